@@ -1,0 +1,84 @@
+"""The gateway: validates, authorises, writes intent, enqueues after commit, reads PostgreSQL.
+
+It never imports ``workers/`` and never calls MAM, ABS, qBittorrent or a provider during a
+request; anything that talks to the outside world is a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import problems
+from api.auth import require_key
+from api.routes import health, jobs, pools
+from shared.ratelimit import Limit, RateLimiter
+from shared.redis_client import get_redis
+from shared.settings import get_settings
+
+log = logging.getLogger("mamcrawler.api")
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(title="MAMcrawler", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    problems.install(app)
+    limits = {**settings.limits(), "api": Limit.parse(settings.api_rate_limit)}
+    app.state.limiter = RateLimiter(get_redis(), limits)
+
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_key)])
+    v1.include_router(jobs.router)
+    v1.include_router(pools.router)
+    for extra in _feature_routers():
+        v1.include_router(extra)
+    app.include_router(v1)
+    return app
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the caller's), echo it, and log one line per request.
+
+    Plain ASGI rather than BaseHTTPMiddleware: it sits on every request's path, and the
+    gateway's latency budget is a few milliseconds.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")[:64]
+        rid = rid or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        start = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode("latin-1")))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %s %.1fms rid=%s", scope["method"], scope["path"], status,
+                     (time.perf_counter() - start) * 1000, rid)
+
+
+def _feature_routers() -> list[APIRouter]:
+    """Routers of the feature areas (library, metadata...)."""
+    from api.routes import library, metadata, settings, wanted
+
+    return [library.router, settings.router, wanted.router, metadata.router]

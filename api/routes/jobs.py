@@ -1,0 +1,126 @@
+"""``/api/v1/jobs``: create (202), read, list with cursors, retry, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from api import cursor
+from api.deps import get_session
+from api.problems import Problem
+from api.schemas import JobIn, JobOut, JobPage
+from shared import jobtypes, ledger
+from shared.db import session_factory
+from shared.models.jobs import JOB_STATES, Job
+from shared.routing import UnroutableJob
+from shared.settings import get_settings
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@router.post("", status_code=202, response_model=JobOut)
+def create(body: JobIn, request: Request) -> Response:
+    """Record the job and enqueue it after commit; one thread hop, serialised once with orjson."""
+    with session_factory()() as session:
+        return _create(body, request, session)
+
+
+def _create(body: JobIn, request: Request, session: Session) -> Response:
+    try:
+        spec = jobtypes.get(body.type)
+    except KeyError as exc:
+        raise Problem(422, "Unknown job type", str(exc.args[0])) from None
+    if not spec.api:
+        raise Problem(422, "Job type not accepted", f"{body.type} is internal and cannot be created by the API")
+    rid = getattr(request.state, "request_id", None)
+    try:
+        created = ledger.create_job(session, body.type, body.args, correlation_id=rid, dedupe_key=spec.dedupe_key(),
+                                    max_countdown=get_settings().max_countdown)
+    except ValidationError as exc:
+        errors = [{"loc": ["args", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise Problem(422, "Invalid job arguments", f"args do not match {body.type}'s schema",
+                      errors=errors) from None
+    except UnroutableJob as exc:
+        raise Problem(422, "Unroutable job", str(exc)) from None
+    out = JobOut.of(created.job).model_dump(mode="json")
+    session.commit()  # publishes after commit (shared.dispatch), before the 202 leaves
+    return Response(orjson.dumps(out), status_code=202, media_type="application/json")
+
+
+def _load(session: Session, job_id: uuid.UUID, *, attempts: bool = False) -> Job:
+    stmt = select(Job).where(Job.id == job_id)
+    if attempts:
+        stmt = stmt.options(selectinload(Job.attempt_rows))
+    job = session.scalar(stmt)
+    if job is None:
+        raise Problem(404, "Job not found", f"no job {job_id}")
+    return job
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def read(job_id: uuid.UUID, session: SessionDep) -> JobOut:
+    return JobOut.of(_load(session, job_id, attempts=True), with_attempts=True)
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    session: SessionDep,
+    state: Annotated[str | None, Query()] = None,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor_: Annotated[str | None, Query(alias="cursor")] = None,
+) -> JobPage:
+    stmt = select(Job)
+    if state is not None:
+        if state not in JOB_STATES:
+            raise Problem(422, "Invalid state", f"state must be one of {', '.join(JOB_STATES)}")
+        stmt = stmt.where(Job.state == state)
+    if type is not None:
+        stmt = stmt.where(Job.type == type)
+    if cursor_:
+        created_raw, id_raw = cursor.decode(cursor_, 2)
+        try:
+            created_at, last_id = datetime.fromisoformat(str(created_raw)), uuid.UUID(str(id_raw))
+        except ValueError:
+            raise Problem(400, "Invalid cursor", "the cursor is not one this API returned") from None
+        stmt = stmt.where(or_(Job.created_at < created_at, and_(Job.created_at == created_at, Job.id < last_id)))
+    rows = session.scalars(stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)).all()
+    items = [JobOut.of(j) for j in rows[:limit]]
+    nxt = cursor.encode(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id)) if len(rows) > limit else None
+    return JobPage(items=items, next_cursor=nxt)
+
+
+@router.post("/{job_id}/retry", response_model=JobOut)
+def retry(job_id: uuid.UUID, session: SessionDep) -> JobOut:
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None:
+        raise Problem(404, "Job not found", f"no job {job_id}")
+    try:
+        ledger.replay(session, job)
+    except ledger.TransitionRefused as exc:
+        raise Problem(409, "Cannot retry", str(exc)) from None
+    out = JobOut.of(job)
+    session.commit()
+    return out
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+def cancel(job_id: uuid.UUID, session: SessionDep) -> JobOut:
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None:
+        raise Problem(404, "Job not found", f"no job {job_id}")
+    try:
+        ledger.cancel(session, job)
+    except ledger.TransitionRefused as exc:
+        raise Problem(409, "Cannot cancel", str(exc)) from None
+    out = JobOut.of(job)
+    session.commit()
+    return out

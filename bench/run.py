@@ -1,0 +1,106 @@
+"""``make bench``: run every benchmark against private servers and write the figures to files.
+
+Results go to ``bench/results/latest.json`` (machine-readable) and ``bench/results/latest.md``
+(the table the issues quote). ``--quick`` shrinks every workload for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+
+
+def _environment(pg_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
+    from tests.integration.stack import FAST_ENV
+
+    env = {**FAST_ENV, "MAMC_DATABASE_URL": pg_url, "MAMC_REDIS_URL": redis_url,
+           "MAMC_DATA_DIR": str(workdir / "data"), "MAMC_LOG_LEVEL": "WARNING"}
+    os.environ.update(env)
+    return {**os.environ}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["engine", "library", "metadata"], action="append")
+    ns = parser.parse_args()
+    only = set(ns.only or ["engine", "library", "metadata"])
+    workdir = Path(tempfile.mkdtemp(prefix="mamc-bench-"))
+    workdir.chmod(0o755)
+    pg = EmbeddedPostgres(workdir / "pg", fsync=False)
+    rd = EmbeddedRedis(workdir / "redis")
+    pg.start()
+    rd.start()
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                           "platform": platform.platform()},
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": ns.quick}
+    try:
+        url = pg.create_database("bench")
+        env = _environment(url, rd.url, workdir)
+        from shared.migrate import upgrade
+
+        upgrade(url)
+        from tests.integration.stack import Stack
+
+        stack = Stack(env=env, workdir=workdir)
+        try:
+            if "engine" in only:
+                from bench import engine
+                from shared.apikeys import create_api_key
+                from shared.db import session_scope
+
+                with session_scope() as s:
+                    key = create_api_key(s, "bench")
+                results["engine"] = engine.run(stack, rd.url, key, ns.quick)
+                _write(results)
+            for area in ("library", "metadata"):
+                if area in only:
+                    module = _optional(f"bench.{area}")
+                    if module is not None:
+                        results[area] = module.run(stack, env, ns.quick)
+                        _write(results)
+        finally:
+            stack.stop()
+    finally:
+        pg.stop()
+        rd.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    _write(results)
+    print(json.dumps(results, indent=2))
+
+
+def _optional(name: str) -> Any:
+    import importlib
+    import importlib.util
+
+    return importlib.import_module(name) if importlib.util.find_spec(name) else None
+
+
+def _write(results: dict[str, Any]) -> None:
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["# Benchmark results", "", f"Run {results['started']} on {results['machine']}"
+             f"{' (quick)' if results['quick'] else ''}.", ""]
+    for area, figures in results.items():
+        if not isinstance(figures, dict) or area == "machine":
+            continue
+        lines.append(f"## {area}")
+        for name, values in figures.items():
+            lines.append(f"- **{name}**: " + ", ".join(f"{k}={v}" for k, v in values.items())
+                         if isinstance(values, dict) else f"- **{name}**: {values}")
+        lines.append("")
+    (out / "latest.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

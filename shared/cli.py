@@ -1,0 +1,199 @@
+"""``mamcrawler``: one command per process role, so each piece can run on its own host.
+
+``up`` runs the whole stack on one host (shared/supervisor.py); ``api``, ``worker <pool>``,
+``beat``, ``flower`` and ``migrate`` run one piece; ``apikey create`` and ``config check`` are
+operator tools. Every command validates settings first and exits 2 with what to set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from shared.errors import ConfigError
+from shared.pools import QUEUES
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+
+
+def cmd_api(_: argparse.Namespace) -> None:
+    import uvicorn
+
+    from shared import db
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    db.set_role("api")
+    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
+                log_level=settings.log_level.lower(), access_log=False, loop="uvloop", http="httptools",
+                timeout_graceful_shutdown=10, workers=settings.api_workers)
+
+
+def cmd_worker(ns: argparse.Namespace) -> None:
+    from shared import db
+    from shared.pools import pool_config
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    cfg = pool_config(ns.pool)
+    os.environ["MAMC_WORKER_POOL"] = cfg.queue
+    # SIGTERM (docker stop, the supervisor) then means: soft shutdown (running tasks get
+    # worker_soft_shutdown_timeout to finish), then unfinished ones are re-queued, not lost.
+    os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+    db.set_role(f"worker:{cfg.queue}")
+    from workers.app import app, worker_name
+
+    app.conf.worker_concurrency = ns.concurrency or cfg.concurrency
+    app.conf.worker_prefetch_multiplier = cfg.prefetch_multiplier
+    app.worker_main([
+        "worker", "-Q", cfg.queue, "-c", str(app.conf.worker_concurrency),
+        "--prefetch-multiplier", str(cfg.prefetch_multiplier), "-n", ns.name or worker_name(cfg.queue),
+        "-E", "-O", "fair", "--pool", "prefork", "-l", settings.log_level,
+        "--without-mingle", "--without-gossip",
+    ])
+
+
+def cmd_beat(_: argparse.Namespace) -> None:
+    from shared import db
+    from shared.celery_app import make_celery
+    from shared.schedule import beat_schedule
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    db.set_role("beat")
+    app = make_celery(settings)
+    app.conf.beat_schedule = beat_schedule(settings)
+    app.Beat(loglevel=settings.log_level, scheduler="shared.beat:LedgerScheduler",
+             max_interval=settings.beat_max_loop_interval).run()
+
+
+def cmd_flower(_: argparse.Namespace) -> None:
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    password = settings.flower_password.get_secret_value() if settings.flower_password else None
+    if not password:
+        raise ConfigError("MAMC_FLOWER_PASSWORD is not set: Flower's UI and API are only served behind basic auth")
+    # Through the environment, not argv: a password on the command line is visible in `ps`.
+    os.environ["FLOWER_BASIC_AUTH"] = f"{settings.flower_user}:{password}"
+    os.environ["FLOWER_UNAUTHENTICATED_API"] = "false"
+    from shared.celery_app import make_celery
+
+    app = make_celery(settings)
+    app.start(["flower", f"--port={settings.flower_port}", f"--address={settings.flower_host}",
+               "--purge_offline_workers=60"])
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from shared.migrate import upgrade
+
+    upgrade()
+    print("database is at the latest migration")
+
+
+def cmd_apikey(ns: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from shared.apikeys import create_api_key
+    from shared.db import session_scope
+    from shared.models.jobs import ApiKey
+
+    with session_scope() as s:
+        if s.scalar(select(ApiKey.id).where(ApiKey.name == ns.name)) is not None:
+            raise ConfigError(f"an API key named {ns.name!r} already exists; choose another --name")
+        key = create_api_key(s, ns.name)
+    print(f"API key {ns.name!r} created; it is shown only once:", file=sys.stderr)
+    print(key)
+
+
+def cmd_config_check(_: argparse.Namespace) -> None:
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    if settings.embedded:
+        # The embedded servers only exist while `mamcrawler up` runs; check the registry against
+        # a broker URL that is never contacted.
+        os.environ.setdefault("MAMC_REDIS_URL", "redis://127.0.0.1:1/0")
+        os.environ.setdefault("MAMC_DATABASE_URL", "postgresql+psycopg://unused@127.0.0.1:1/unused")
+        get_settings.cache_clear()
+        print("embedded mode: PostgreSQL and Redis are started by `mamcrawler up`")
+    from workers.app import app
+    from workers.registry import check_registry
+
+    check_registry(app, get_settings())
+    redacted = settings.model_dump(mode="json")
+    for key, value in list(redacted.items()):
+        if value is not None and any(word in key for word in ("secret", "token", "password", "key", "dsn")):
+            redacted[key] = "********"
+    for key in ("database_url", "redis_url"):
+        if redacted.get(key):
+            redacted[key] = _redact_url(str(redacted[key]))
+    for key in sorted(redacted):
+        print(f"MAMC_{key.upper()}={redacted[key]}")
+    print("configuration OK")
+
+
+def _redact_url(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def cmd_up(_: argparse.Namespace) -> None:
+    from shared.supervisor import run_stack
+
+    sys.exit(run_stack())
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mamcrawler", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run the whole stack on this host").set_defaults(fn=cmd_up)
+    sub.add_parser("api", help="run the HTTP gateway").set_defaults(fn=cmd_api)
+    w = sub.add_parser("worker", help="run one pool's worker")
+    w.add_argument("pool", choices=QUEUES)
+    w.add_argument("--concurrency", type=int, default=None)
+    w.add_argument("--name", default=None, help="Celery node name (default POOL-RANDOM@HOST)")
+    w.set_defaults(fn=cmd_worker)
+    sub.add_parser("beat", help="run the scheduler (one active across hosts)").set_defaults(fn=cmd_beat)
+    sub.add_parser("flower", help="run Flower behind basic auth").set_defaults(fn=cmd_flower)
+    sub.add_parser("migrate", help="upgrade the database to the latest migration").set_defaults(fn=cmd_migrate)
+    k = sub.add_parser("apikey", help="manage API keys")
+    ksub = k.add_subparsers(dest="action", required=True)
+    kc = ksub.add_parser("create", help="create a key; prints it as the last line")
+    kc.add_argument("--name", required=True)
+    kc.set_defaults(fn=cmd_apikey)
+    c = sub.add_parser("config", help="configuration tools")
+    csub = c.add_subparsers(dest="action", required=True)
+    csub.add_parser("check", help="validate settings and the task registry").set_defaults(fn=cmd_config_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ns = parser().parse_args(argv)
+    try:
+        from shared.settings import get_settings
+
+        settings = get_settings()
+        _logging(settings.log_level)
+        if settings.sentry_dsn is not None:
+            import sentry_sdk
+
+            sentry_sdk.init(dsn=settings.sentry_dsn.get_secret_value(), send_default_pii=False)
+        ns.fn(ns)
+    except ConfigError as exc:
+        print(f"mamcrawler: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

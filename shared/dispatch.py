@@ -1,0 +1,107 @@
+"""Publishing ledgered jobs to Redis, by task name, only after the ledger row is committed.
+
+A message carries ``job_id``, ``gen`` and ``seq`` and nothing else: the worker reads arguments
+from the ledger. ``seq`` names one dispatch of one generation; the ledger remembers the current
+one, so any older message (a visibility-timeout redelivery, a message the sweeper replaced) is
+recognised as stale and does nothing.
+
+Every published task id is also added to the *witness* set in Redis and removed when a worker
+consumes it. A job the ledger says is queued whose task id is not in the witness was lost by
+Redis (a crash, a flush) or never published (Redis was down at commit): the sweeper publishes it
+again. The witness lives in the same Redis as the queues, so it is lost exactly when they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from shared.pools import pool_config
+from shared.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+WITNESS_KEY = "mamc:dispatched"
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    job_id: uuid.UUID
+    job_type: str
+    queue: str
+    gen: int
+    seq: int
+    countdown: float | None = None
+    expires: float | None = None
+
+    @property
+    def task_id(self) -> str:
+        return task_id(self.job_id, self.gen, self.seq)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return {"job_id": str(self.job_id), "gen": self.gen, "seq": self.seq}
+
+
+def task_id(job_id: uuid.UUID | str, gen: int, seq: int) -> str:
+    return f"{job_id}.{gen}.{seq}"
+
+
+def publish(dispatch: Dispatch) -> bool:
+    """Send one message; False (logged) when Redis is unreachable: the sweeper will retry it."""
+    from shared.celery_app import publisher
+
+    app = publisher()
+    cfg = pool_config(dispatch.queue)
+    try:
+        app.send_task(
+            dispatch.job_type,
+            kwargs=dispatch.kwargs,
+            task_id=dispatch.task_id,
+            queue=dispatch.queue,
+            countdown=dispatch.countdown if dispatch.countdown and dispatch.countdown > 0 else None,
+            expires=dispatch.expires,
+            time_limit=cfg.time_limit,
+            soft_time_limit=cfg.soft_time_limit,
+            retry=False,
+            headers={"mamc_published": time.time()},
+        )
+        get_redis().sadd(WITNESS_KEY, dispatch.task_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job for the sweeper
+        log.warning("publish of %s (%s) failed, the sweeper will re-publish: %s", dispatch.task_id,
+                    dispatch.job_type, type(exc).__name__)
+        return False
+    return True
+
+
+def consumed(client: Any, task_id_: str) -> None:
+    """Forget a message in the witness once a worker has it (any outcome)."""
+    client.srem(WITNESS_KEY, task_id_)
+
+
+# -- enqueue after commit -------------------------------------------------------------------------
+
+_OUTBOX = "mamc_outbox"
+
+
+def after_commit(session: Session, dispatch: Dispatch) -> None:
+    """Buffer ``dispatch`` on the session; it is published only if the transaction commits."""
+    session.info.setdefault(_OUTBOX, []).append(dispatch)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_outbox(session: Session) -> None:
+    pending: list[Dispatch] = session.info.pop(_OUTBOX, [])
+    for dispatch in pending:
+        publish(dispatch)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)

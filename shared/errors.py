@@ -1,0 +1,67 @@
+"""The error vocabulary every pool's retry policy is written against.
+
+Clients translate what the outside world says (HTTP status, timeouts, malformed bodies) into
+these classes once, at the edge; retry policies then decide by class, never by parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class MamcError(Exception):
+    """Base of every error MAMcrawler raises on purpose."""
+
+
+class ConfigError(MamcError):
+    """A setting is missing or wrong; raised at start-up with what to set."""
+
+
+class TransientError(MamcError):
+    """Worth retrying later: timeouts, connection errors, 429, 5xx, a half-written body.
+
+    ``retry_after`` (seconds) is a hint from the server (Retry-After) that the retry policy
+    honours as a lower bound for its backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(TransientError):
+    """The service did not answer usefully (connection refused, timeout, 5xx)."""
+
+
+class MalformedResponse(TransientError):
+    """The service answered 200 with a body we cannot parse.
+
+    Transient because providers do serve truncated JSON under load; the retry cap turns a
+    persistent one into a dead job with this readable message.
+    """
+
+
+class RateLimited(TransientError):
+    """No slot in a global rate limit (ours, or the service's 429) for ``retry_after`` seconds.
+
+    Waiting for a slot is not a failure: the task base re-schedules the job for when the
+    slot opens without counting an attempt.
+    """
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        super().__init__(f"rate limit {key}: next slot in {retry_after:.2f}s", retry_after=retry_after)
+        self.key = key
+
+
+class PermanentError(MamcError):
+    """Retrying cannot help: 4xx other than 429, a validation error, a missing record."""
+
+
+class NotFound(PermanentError):
+    """The outside service says the thing does not exist (404)."""
+
+
+class AuthError(PermanentError):
+    """Credentials are missing or refused (401/403); an operator has to act."""
+
+
+class Cancelled(MamcError):
+    """The job was cancelled while it ran; raised at a cooperative checkpoint."""

@@ -1,0 +1,41 @@
+"""ORM models; importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
+
+from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
+from shared.models.library import (
+    Author,
+    Library,
+    LibraryItem,
+    ListingRow,
+    Narrator,
+    Recording,
+    RecordingNarrator,
+    Series,
+    SeriesMembership,
+    Work,
+    WorkAuthor,
+)
+from shared.models.probe import ProbeRun
+
+__all__ = [
+    "ApiKey", "Author", "Job", "JobAttempt", "JobProgress", "Library", "LibraryItem", "ListingRow", "Narrator",
+    "PoolState", "ProbeRun", "Recording", "RecordingNarrator", "Series", "SeriesMembership", "StoredSecret", "Work",
+    "WorkAuthor",
+]
+from shared.models.metadata import (
+    FieldProvenance,
+    Follow,
+    MetadataSeries,
+    MetadataSeriesLink,
+    MetadataSeriesWork,
+    OwnedKey,
+    ProviderCacheEntry,
+    ProviderSeries,
+    ProviderSeriesEntry,
+    RecordingMatch,
+    Wanted,
+)
+
+__all__ += [
+    "FieldProvenance", "Follow", "MetadataSeries", "MetadataSeriesLink", "MetadataSeriesWork", "OwnedKey",
+    "ProviderCacheEntry", "ProviderSeries", "ProviderSeriesEntry", "RecordingMatch", "Wanted",
+]

@@ -1,0 +1,232 @@
+"""One settings class for every process, read from ``MAMC_*`` environment variables.
+
+Validation runs at start-up (``get_settings()`` is the first thing every entry point calls) so a
+bad value stops the process with a message naming the variable, instead of failing at 3 a.m.
+in the middle of a job. In ``prod`` placeholder or missing secrets are refused.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigError
+from shared.ratelimit import Limit
+
+DEFAULT_RATE_LIMITS = {
+    "mam": "1/3",
+    "abs": "20/1/20",
+    "qbit": "10/1/10",
+    "audnexus": "100/60/5",
+    "audible": "60/60/5",
+    "hardcover": "60/60/5",
+    "itunes": "20/60/2",
+    "openlibrary": "100/300/5",
+    "googlebooks": "100/60/5",
+    "probe": "1000/1/100",
+}
+PLACEHOLDERS = {"", "changeme", "change-me", "changethis", "secret", "password", "admin", "xxx"}
+# Metadata merge vocabulary: who can say something about a recording, and what they can say.
+METADATA_SOURCES = ("audible", "audnexus", "hardcover", "abs")
+METADATA_FIELDS = ("title", "subtitle", "authors", "narrators", "series", "duration_seconds", "language",
+                   "release_date", "abridged", "asin", "isbn")
+# Series gap rules beyond the default (released primary books only): what else counts as missing.
+GAP_RULES = ("novella", "prequel", "omnibus", "unreleased")
+
+
+class Settings(BaseSettings):
+    """Every knob MAMcrawler has. ``.env.example`` documents each key; docs/configuration.md too."""
+
+    # An empty variable means "not set" (MAMC_SECRET_KEY= must not become an empty key).
+    model_config = SettingsConfigDict(env_prefix="MAMC_", env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    env: Literal["dev", "prod"] = "dev"
+    secret_key: SecretStr | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("./data")
+    log_level: str = "INFO"
+    sentry_dsn: SecretStr | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
+    api_rate_limit: str = "30000/60/1000"
+    api_workers: int = Field(2, ge=1, le=64)  # uvicorn processes: one Python process tops out near 200 req/s
+    flower_host: str = "127.0.0.1"
+    flower_port: int = Field(5555, ge=1, le=65535)
+    flower_user: str = "admin"
+    flower_password: SecretStr | None = None
+
+    # Outside services: every base URL is configuration so tests and users can point anywhere.
+    mam_url: str = "https://www.myanonamouse.net"
+    abs_url: str = "http://127.0.0.1:13378"
+    abs_token: SecretStr | None = None
+    qbit_url: str = "http://127.0.0.1:8081"
+    qbit_user: str = "admin"
+    qbit_password: SecretStr | None = None
+    audnexus_url: str = "https://api.audnex.us"
+    audible_url: str = "https://api.audible.com"
+    hardcover_url: str = "https://api.hardcover.app"
+    hardcover_token: SecretStr | None = None
+    itunes_url: str = "https://itunes.apple.com"
+    openlibrary_url: str = "https://openlibrary.org"
+    googlebooks_url: str = "https://www.googleapis.com"
+    googlebooks_key: SecretStr | None = None
+
+    # Global (cross-host) rate limits, LIMIT/PERIOD_SECONDS[/BURST], keyed by outside service.
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+
+    # Reliability knobs (see docs/architecture.md: they are decided together).
+    visibility_timeout: int = 7200
+    max_countdown: int = 300
+    heartbeat_interval: float = 5.0
+    heartbeat_stale_after: float = 30.0
+    sweep_interval: float = 10.0
+    lost_message_grace: float = 60.0
+    attempt_cap: int = 10
+    job_retention_days: float = 7.0
+
+    # Pool sizing (per worker process) and retry policies; overrides of shared.pools defaults.
+    concurrency: dict[str, int] = Field(default_factory=dict)
+    retry_policies: dict[str, str] = Field(default_factory=dict)  # pool -> "BASE/CAP/MAX_RETRIES"
+
+    # Beat cadences in seconds (periodic jobs expire just before their next run).
+    beat_lock_timeout: int = 30
+    beat_max_loop_interval: int = 5
+    schedule_library_sync: int = 6 * 3600
+    schedule_metadata_refresh: int = 24 * 3600
+    schedule_gaps_detect: int = 7 * 24 * 3600
+    schedule_probe_seconds: float = 0.0
+    schedule_probe_pool: str = "library_sync"
+
+    # Metadata pool (docs/metadata.md). Regions are Audible marketplaces: the first is where series
+    # are listed and matches are made; the others resolve ASINs bought in another marketplace.
+    metadata_regions: list[str] = Field(default_factory=lambda: ["us", "uk", "ca", "au"])
+    metadata_language: str = "en"
+    metadata_confidence_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    metadata_precedence: dict[str, list[str]] = Field(default_factory=lambda: {
+        "default": ["audible", "audnexus", "hardcover", "abs"],
+        "duration_seconds": ["abs", "audible", "audnexus", "hardcover"],
+    })
+    metadata_protected_fields: list[str] = Field(default_factory=lambda: ["title", "narrators", "duration_seconds"])
+    metadata_cache_ttl: float = Field(30 * 86400.0, gt=0)
+    metadata_listing_cache_ttl: float = Field(3 * 86400.0, gt=0)
+    metadata_negative_cache_ttl: float = Field(86400.0, gt=0)
+    metadata_refresh_batch: int = Field(500, ge=1, le=100_000)
+    metadata_match_chunk: int = Field(50, ge=1, le=500)
+    metadata_writeback: bool = False
+    metadata_timeout: float = Field(20.0, gt=0, le=300)
+    gap_rules: list[str] = Field(default_factory=list)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        """Merged over the defaults: setting one service's limit must not drop the others'."""
+        value = {**DEFAULT_RATE_LIMITS, **value}
+        for key, text in value.items():
+            try:
+                Limit.parse(text)
+            except ValueError as exc:
+                raise ValueError(f"MAMC_RATE_LIMITS[{key}]: {exc}") from None
+        return value
+
+    @field_validator("retry_policies")
+    @classmethod
+    def _policies_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for pool, text in value.items():
+            parts = text.split("/")
+            if len(parts) != 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
+                raise ValueError(f"MAMC_RETRY_POLICIES[{pool}]={text!r}: expected BASE/CAP/MAX_RETRIES, e.g. 5/300/5")
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _api_limit_parses(cls, value: str) -> str:
+        Limit.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.max_countdown + 60 >= self.visibility_timeout:
+            raise ValueError(
+                "MAMC_VISIBILITY_TIMEOUT must exceed MAMC_MAX_COUNTDOWN by more than a minute "
+                "(a delayed message older than the visibility timeout is delivered twice)"
+            )
+        from shared.pools import QUEUES
+
+        if self.schedule_probe_pool not in QUEUES:
+            raise ValueError(f"MAMC_SCHEDULE_PROBE_POOL must be one of {', '.join(QUEUES)}")
+        if self.heartbeat_stale_after < 3 * self.heartbeat_interval:
+            raise ValueError("MAMC_HEARTBEAT_STALE_AFTER must be at least 3x MAMC_HEARTBEAT_INTERVAL")
+        if self.env == "prod":
+            missing = [
+                name
+                for name, value in (
+                    ("MAMC_SECRET_KEY", self.secret_key),
+                    ("MAMC_FLOWER_PASSWORD", self.flower_password),
+                )
+                if value is None or value.get_secret_value().strip().lower() in PLACEHOLDERS
+            ]
+            if missing:
+                raise ValueError(f"MAMC_ENV=prod refuses missing or placeholder secrets: set {', '.join(missing)}")
+            if self.database_url is None or self.redis_url is None:
+                raise ValueError("MAMC_ENV=prod needs MAMC_DATABASE_URL and MAMC_REDIS_URL (no embedded servers)")
+        return self
+
+    @model_validator(mode="after")
+    def _metadata_consistent(self) -> Settings:
+        sources = set(METADATA_SOURCES)
+        for name, order in self.metadata_precedence.items():
+            if name != "default" and name not in METADATA_FIELDS:
+                raise ValueError(f"MAMC_METADATA_PRECEDENCE: unknown field {name!r} "
+                                 f"(known: {', '.join(METADATA_FIELDS)})")
+            unknown = [s for s in order if s not in sources]
+            if unknown or not order:
+                raise ValueError(f"MAMC_METADATA_PRECEDENCE[{name}]: sources must be a non-empty list of "
+                                 f"{', '.join(METADATA_SOURCES)} (got {order})")
+        if "default" not in self.metadata_precedence:
+            raise ValueError('MAMC_METADATA_PRECEDENCE needs a "default" order')
+        bad = [f for f in self.metadata_protected_fields if f not in METADATA_FIELDS]
+        if bad:
+            raise ValueError(f"MAMC_METADATA_PROTECTED_FIELDS: unknown fields {bad} "
+                             f"(known: {', '.join(METADATA_FIELDS)})")
+        rules = [r for r in self.gap_rules if r not in GAP_RULES]
+        if rules:
+            raise ValueError(f"MAMC_GAP_RULES: unknown rules {rules} (known: {', '.join(GAP_RULES)})")
+        if not self.metadata_regions or any(not r.isalpha() or len(r) > 4 for r in self.metadata_regions):
+            raise ValueError('MAMC_METADATA_REGIONS: a non-empty list of marketplace codes, e.g. ["us", "uk"]')
+        return self
+
+    def precedence(self, field: str) -> list[str]:
+        """Sources for ``field``, strongest first (the field's own order, else the default one)."""
+        return self.metadata_precedence.get(field) or self.metadata_precedence["default"]
+
+    def limits(self) -> dict[str, Limit]:
+        return {key: Limit.parse(text) for key, text in self.rate_limits.items()}
+
+    @property
+    def embedded(self) -> bool:
+        """True when this host runs its own PostgreSQL/Redis (no URLs given)."""
+        return self.database_url is None or self.redis_url is None
+
+
+def load_settings() -> Settings:
+    """Build settings, turning pydantic's report into one readable ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            name = f"MAMC_{loc.upper()}" if loc else "settings"
+            lines.append(f"  {name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,126 @@
+"""Kills: a pool process, a whole worker (as a host dying), Redis (clean restart and SIGKILL).
+
+Each ends with every job succeeded and its effect recorded exactly once (``probe_runs`` has one
+row per job and generation, whatever ``executions`` says about how often the body ran).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from shared import ledger
+from shared.db import session_scope
+from shared.embedded import EmbeddedRedis
+from shared.models.jobs import Job
+from shared.models.probe import ProbeRun
+from tests.integration.stack import Stack, attempts, wait_for, wait_state
+
+pytestmark = [pytest.mark.slow, pytest.mark.chaos]
+
+
+def enqueue(pool: str, seconds: float = 0.0, n: int = 1) -> list[uuid.UUID]:
+    with session_scope() as s:
+        ids = [ledger.create_job(s, "probe", {"pool": pool, "seconds": seconds}).job.id for _ in range(n)]
+    return ids
+
+
+def effects(job_id: uuid.UUID) -> list[ProbeRun]:
+    with session_scope() as s:
+        return list(s.scalars(select(ProbeRun).where(ProbeRun.job_id == job_id)))
+
+
+def running_attempt_pid(job_id: uuid.UUID) -> int:
+    wait_state(job_id, ("running",), 30)
+    return wait_for(lambda: attempts(job_id)[-1].pid, 10, what="attempt pid")
+
+
+def test_sigkill_of_the_pool_process_running_a_job(stack: Stack) -> None:
+    stack.worker("library_sync", concurrency=2)
+    [job_id] = enqueue("library_sync", seconds=4)
+    pid = running_attempt_pid(job_id)
+    os.kill(pid, signal.SIGKILL)
+    done = wait_state(job_id, ("succeeded", "failed", "dead"), 60)
+    assert done.state == "succeeded", stack.logs()
+    outcomes = [a.outcome for a in attempts(job_id)]
+    assert outcomes == ["lost", "succeeded"], outcomes
+    [effect] = effects(job_id)
+    assert effect.executions == 1
+
+
+def test_sigkill_of_a_whole_worker_recovers_on_another(stack: Stack) -> None:
+    victim = stack.worker("download", concurrency=2)
+    stack.beat()  # the sweeper lives in beat: it notices the missing heartbeats
+    ids = enqueue("download", seconds=5, n=2)
+    for job_id in ids:
+        wait_state(job_id, ("running",), 30)
+    victim.kill_group()
+    stack.worker("download", concurrency=2)
+    for job_id in ids:
+        done = wait_state(job_id, ("succeeded", "failed", "dead"), 90)
+        assert done.state == "succeeded", stack.logs()
+        rows = attempts(job_id)
+        assert [a.outcome for a in rows] == ["lost", "succeeded"]
+        assert rows[0].worker != rows[1].worker
+        assert len(effects(job_id)) == 1
+
+
+@pytest.mark.parametrize("how", ["clean", "sigkill", "wiped"])
+def test_redis_restart_mid_run_loses_no_job(stack: Stack, redis_server: EmbeddedRedis, how: str) -> None:
+    """Workers reconnect and consume again; whatever Redis lost, the ledger's sweeper re-publishes."""
+    stack.worker("metadata", concurrency=2)
+    stack.worker("metadata", concurrency=2)
+    stack.beat()
+    ids = enqueue("metadata", seconds=0.3, n=40)
+    wait_for(lambda: _count_done(ids) >= 5, 60, what="some jobs done before the restart")
+    if how == "clean":
+        redis_server.stop()
+    else:
+        redis_server.kill()
+    redis_server.start()
+    if how == "wiped":  # it came back empty (no persistence, or a lost disk): only the ledger remembers
+        with redis_server.client() as client:
+            client.flushall()
+    more = enqueue("metadata", seconds=0.1, n=10)  # published after the restart
+    wait_for(lambda: _count_done(ids + more) == 50, 150, 0.5, what="every job succeeded")
+    with session_scope() as s:
+        states = dict(
+            s.execute(select(Job.state, func.count()).where(Job.id.in_(ids + more)).group_by(Job.state)).all()
+        )
+        runs = s.scalar(select(func.count()).select_from(ProbeRun).where(ProbeRun.job_id.in_(ids + more)))
+    assert states == {"succeeded": 50}, stack.logs()
+    assert runs == 50
+
+
+def _count_done(ids: list[uuid.UUID]) -> int:
+    with session_scope() as s:
+        return int(
+            s.scalar(select(func.count()).select_from(Job).where(Job.id.in_(ids), Job.state == "succeeded")) or 0
+        )
+
+
+def test_second_beat_does_not_double_ticks(stack: Stack) -> None:
+    stack.env["MAMC_SCHEDULE_PROBE_SECONDS"] = "1"
+    stack.env["MAMC_SCHEDULE_PROBE_POOL"] = "crawl"
+    first = stack.beat()
+    second = stack.beat()
+    wait_for(lambda: _ticks() >= 6, 60, 0.5, what="six ticks")
+    first.kill_group()  # the standby takes over once the lock times out
+    before = _ticks()
+    wait_for(lambda: _ticks() >= before + 3, 60, 0.5, what="ticks from the standby beat")
+    assert second.alive()
+    with session_scope() as s:
+        created = sorted(s.scalars(select(Job.created_at).where(Job.type == "probe")))
+        keys = list(s.scalars(select(Job.schedule_key).where(Job.type == "probe")))
+    assert len(keys) == len(set(keys))
+    gaps = [(b - a).total_seconds() for a, b in zip(created, created[1:], strict=False)]
+    assert min(gaps) > 0.5, f"two ticks {min(gaps):.3f}s apart: a tick was doubled"
+
+
+def _ticks() -> int:
+    with session_scope() as s:
+        return int(s.scalar(select(func.count()).select_from(Job).where(Job.type == "probe")) or 0)

@@ -1,0 +1,70 @@
+"""The Celery app every worker runs: tasks registered, signals wired, checks done at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from typing import Any
+
+from celery import signals
+from sqlalchemy import select
+
+from shared import db
+from shared.celery_app import make_celery
+from shared.redis_client import get_redis
+from shared.settings import get_settings
+from workers.heartbeat import Presence
+from workers.library import tasks as library_tasks
+from workers.metadata import tasks as metadata_tasks
+from workers.registry import check_registry
+from workers.tasks import probe
+
+log = logging.getLogger(__name__)
+
+app = make_celery()
+probe.register(app)
+library_tasks.register(app)
+metadata_tasks.register(app)
+
+_presence: Presence | None = None
+
+
+@signals.worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    db.reset_after_fork()
+
+
+@signals.worker_init.connect
+def _check(**_: Any) -> None:
+    check_registry(app, get_settings())
+
+
+@signals.worker_ready.connect
+def _ready(sender: Any = None, **_: Any) -> None:
+    """Honour a pause an operator set while this worker was down, then announce presence."""
+    global _presence
+    pool = os.environ.get("MAMC_WORKER_POOL")
+    if not pool:
+        return
+    from shared.models.jobs import PoolState
+
+    with db.session_scope() as s:
+        paused = s.scalar(select(PoolState.paused).where(PoolState.pool == pool))
+    if paused:
+        log.warning("pool %s is paused: not consuming until resumed", pool)
+        sender.cancel_task_queue(pool)
+    _presence = Presence(get_redis(), pool, str(sender.hostname), int(app.conf.worker_concurrency or 1))
+    _presence.consumer = sender
+    _presence.beat()
+    _presence.start()
+
+
+@signals.worker_shutting_down.connect
+def _leaving(**_: Any) -> None:
+    if _presence is not None:
+        _presence.stop()
+
+
+def worker_name(pool: str) -> str:
+    return f"{pool}-{uuid.uuid4().hex[:6]}@%h"

@@ -1,0 +1,179 @@
+"""Provider clients built from settings, each wired to its global rate limit and the PG cache.
+
+The pipeline uses Audible (the primary marketplace: matching and series listings), Audnexus (ASINs
+of other marketplaces) and Hardcover (ISBNs, complete series bibliographies). iTunes, Open Library
+and Google Books carry no series, narrators or ASINs, so nothing here needs them yet.
+
+Every outgoing request first takes a slot of the provider's Redis-held limit (``ctx.throttle``):
+short waits sleep, long ones raise ``RateLimited`` and the engine re-schedules the job without
+counting an attempt. The job's earlier answers are in the cache, so its second run replays them
+without outside calls. Credentials come from the encrypted store or the environment, never from
+job arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from redis import Redis
+
+from shared.db import session_scope
+from shared.errors import RateLimited
+from shared.redis_client import get_redis
+from shared.secret_store import effective_secret
+from shared.settings import Settings, get_settings
+from workers.context import JobContext
+from workers.metadata.cache import PgResponseCache
+from workers.metadata.providers._http import ProviderHttp
+from workers.metadata.providers.audible import AudibleClient
+from workers.metadata.providers.audnexus import AudnexusClient
+from workers.metadata.providers.hardcover import HardcoverClient
+
+log = logging.getLogger(__name__)
+
+#: Longest wait for a rate-limit slot (or a provider's Retry-After) inside a job before handing the
+#: wait to the engine, which re-schedules the job without counting an attempt.
+THROTTLE_WAIT = 15.0
+#: A request answered 429 is sent again after Retry-After at most this many times before the 429
+#: becomes the job's error (and the pool's retry policy takes over).
+MAX_429_WAITS = 6
+
+_http: httpx.Client | None = None
+_http_pid: int | None = None
+
+
+def shared_http() -> httpx.Client:
+    """One pooled HTTP client per process (made after fork): a fresh client per job costs a TLS
+    context load (~30 ms) and a new connection per provider; per-request timeouts come from the
+    provider clients."""
+    global _http, _http_pid
+    if _http is None or _http_pid != os.getpid():
+        _http = httpx.Client(limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+        _http_pid = os.getpid()
+    return _http
+
+
+class ProviderPause:
+    """A provider's 429 pauses every worker on every host, not only the job that met it.
+
+    The pause is a Redis key that expires when the provider's Retry-After does; every request to
+    that provider waits it out first (short waits sleep, long ones re-schedule the job, which is not
+    an attempt). That is what "slow down" means: the whole pool backs off, nobody burns retries.
+    """
+
+    PREFIX = "mamc:pause:"
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def hold(self, provider: str, seconds: float) -> None:
+        key, ms = self.PREFIX + provider, max(1, int(seconds * 1000))
+        if int(self._redis.pttl(key)) < ms:
+            self._redis.set(key, "1", px=ms)
+
+    def remaining(self, provider: str) -> float:
+        ttl = int(self._redis.pttl(self.PREFIX + provider))
+        return ttl / 1000 if ttl > 0 else 0.0
+
+    def wait(self, provider: str, max_wait: float) -> None:
+        left = self.remaining(provider)
+        if left > max_wait:
+            raise RateLimited(provider, left)
+        if left > 0:
+            time.sleep(left)
+
+
+class _Polite(ProviderHttp):
+    """Sends a request answered 429 again after its Retry-After, pausing the provider for everyone."""
+
+    pause: ProviderPause | None = None
+
+    def _send(self, method: str, path: str, params: dict[str, str], body: Mapping[str, Any] | None,
+              headers: dict[str, str]) -> httpx.Response:
+        response = super()._send(method, path, params, body, headers)
+        for _ in range(MAX_429_WAITS):
+            if response.status_code != 429 or self.pause is None:
+                return response
+            wait = self._retry_after(response.headers) or 1.0
+            self.pause.hold(self.provider, wait)
+            if wait > THROTTLE_WAIT:
+                return response  # a long one: the job's retry honours Retry-After as its lower bound
+            log.info("%s answered 429: every worker pauses %.1fs", self.provider, wait)
+            self.pause.wait(self.provider, THROTTLE_WAIT)
+            response = super()._send(method, path, params, body, headers)
+        return response
+
+
+class PoliteAudible(_Polite, AudibleClient):
+    pass
+
+
+class PoliteAudnexus(_Polite, AudnexusClient):
+    pass
+
+
+class PoliteHardcover(_Polite, HardcoverClient):
+    pass
+
+
+P = TypeVar("P", bound=_Polite)
+
+
+class Clients:
+    """Builds the clients one job uses, sharing the process's HTTP pool; ``listing`` clients keep
+    answers for the shorter listing TTL, ``force`` ones skip cached answers (and store fresh ones)."""
+
+    def __init__(self, ctx: JobContext | None, *, force: bool = False, listing: bool = False,
+                 settings: Settings | None = None) -> None:
+        self.ctx = ctx
+        self.settings = settings or get_settings()
+        self.cache = PgResponseCache(bypass_reads=force)
+        self.ttl = self.settings.metadata_listing_cache_ttl if listing else self.settings.metadata_cache_ttl
+        self.pause = ProviderPause(get_redis())
+
+    def throttle(self, provider: str) -> Callable[[], None] | None:
+        ctx = self.ctx
+        if ctx is None:
+            return None
+
+        def take() -> None:
+            self.pause.wait(provider, THROTTLE_WAIT)
+            ctx.throttle(provider, max_wait=THROTTLE_WAIT)
+
+        return take
+
+    @property
+    def region(self) -> str:
+        return self.settings.metadata_regions[0]
+
+    def _common(self, provider: str) -> dict[str, Any]:
+        s = self.settings
+        return {"http": shared_http(), "throttle": self.throttle(provider), "cache": self.cache,
+                "cache_ttl": self.ttl, "negative_ttl": s.metadata_negative_cache_ttl, "timeout": s.metadata_timeout}
+
+    def _polite(self, client: P) -> P:
+        client.pause = self.pause
+        return client
+
+    def audible(self) -> AudibleClient:
+        return self._polite(PoliteAudible(self.settings.audible_url, region=self.region, **self._common("audible")))
+
+    def audnexus(self) -> AudnexusClient:
+        return self._polite(PoliteAudnexus(self.settings.audnexus_url, **self._common("audnexus")))
+
+    def hardcover_token(self) -> str | None:
+        with session_scope() as session:
+            token, _ = effective_secret(session, "hardcover_token")
+        return token
+
+    def hardcover(self) -> HardcoverClient | None:
+        """None when no token is configured: Hardcover is then skipped, and the results say so."""
+        token = self.hardcover_token()
+        if not token:
+            return None
+        return self._polite(PoliteHardcover(self.settings.hardcover_url, token=token, **self._common("hardcover")))
