@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import problems
+from api import aio, problems
 from api.auth import require_key
 from api.routes import health, jobs, pools
-from shared.ratelimit import Limit, RateLimiter
+from shared.ratelimit import AsyncRateLimiter, Limit, RateLimiter
 from shared.redis_client import get_redis
 from shared.settings import get_settings
 
@@ -25,10 +27,19 @@ log = logging.getLogger("mamcrawler.api")
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(title="MAMcrawler", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
-    problems.install(app)
     limits = {**settings.limits(), "api": Limit.parse(settings.api_rate_limit)}
-    app.state.limiter = RateLimiter(get_redis(), limits)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with aio.resources(settings) as resources:
+            app.state.aio = resources
+            app.state.async_limiter = AsyncRateLimiter(resources.redis, limits)
+            yield
+
+    app = FastAPI(title="MAMcrawler", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=lifespan)
+    problems.install(app)
+    app.state.limiter = RateLimiter(get_redis(), limits)  # for code off the event loop, and before start-up
 
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

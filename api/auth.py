@@ -6,10 +6,12 @@ costs no query, and each key is rate-limited through the same global Redis limit
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis.exceptions
 from fastapi import Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +21,7 @@ from shared.apikeys import hash_key
 from shared.db import session_scope
 from shared.models.jobs import ApiKey
 
+log = logging.getLogger(__name__)
 _CACHE_SECONDS = 10.0
 _cache: dict[str, tuple[float, int | None]] = {}
 
@@ -59,11 +62,29 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
+async def _limit_wait(request: Request, key_id: int) -> float:
+    """Seconds until this key's next slot; 0 when Redis is unreachable (fails open, logged).
+
+    Why open: a job posted while Redis is down is still recorded in the ledger and published by
+    the sweeper once Redis is back; refusing every request would lose that for a limit whose only
+    job is to stop a runaway client.
+    """
+    try:
+        async_limiter = getattr(request.app.state, "async_limiter", None)
+        if async_limiter is not None:
+            return float(await async_limiter.try_acquire(f"api:{key_id}"))
+        limiter = getattr(request.app.state, "limiter", None)
+        return limiter.try_acquire(f"api:{key_id}") if limiter is not None else 0.0
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        log.warning("API rate limit not checked, Redis unreachable: %s", type(exc).__name__)
+        return 0.0
+
+
 async def require_key(request: Request) -> Caller:
     """Async so a cached key costs no thread hop; a cache miss reads PostgreSQL in the threadpool.
 
-    The limiter's one EVALSHA runs inline: a sub-millisecond call to a local Redis is cheaper
-    than the thread hop it would take to move it off the loop.
+    The limiter's one EVALSHA goes through the asyncio Redis client opened in the app's lifespan
+    (the sync client is the fallback when the app runs without its lifespan).
     """
     key = presented_key(request)
     if not key:
@@ -75,11 +96,9 @@ async def require_key(request: Request) -> Caller:
     if key_id is None:
         raise Problem(401, "Unauthorized", "unknown or revoked API key")
     assert isinstance(key_id, int)
-    limiter = getattr(request.app.state, "limiter", None)
-    if limiter is not None:
-        wait = limiter.try_acquire(f"api:{key_id}")
-        if wait > 0:
-            raise Problem(429, "Too Many Requests", f"API rate limit reached; retry in {wait:.2f}s",
-                          headers={"Retry-After": str(max(1, round(wait + 0.5)))}, retry_after=round(wait, 3))
+    wait = await _limit_wait(request, key_id)
+    if wait > 0:
+        raise Problem(429, "Too Many Requests", f"API rate limit reached; retry in {wait:.2f}s",
+                      headers={"Retry-After": str(max(1, round(wait + 0.5)))}, retry_after=round(wait, 3))
     request.state.key_id = key_id
     return Caller(key_id)

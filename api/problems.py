@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import psycopg_pool
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,6 +16,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+
+# A dependency that does not answer is the operator's problem to fix, not a bug: 503 + Retry-After.
+DATABASE_DOWN: tuple[type[Exception], ...] = (sqlalchemy.exc.OperationalError, psycopg.OperationalError,
+                                              psycopg_pool.PoolTimeout)
+REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class Problem(Exception):
@@ -58,6 +67,15 @@ def install(app: FastAPI) -> None:
         ]
         return problem_response(request, 422, "Invalid request", "the request does not match the schema",
                                 errors=errors)
+
+    async def _down(request: Request, exc: Exception) -> JSONResponse:
+        what = "PostgreSQL" if isinstance(exc, DATABASE_DOWN) else "Redis"
+        log.warning("%s unreachable on %s %s: %s", what, request.method, request.url.path, type(exc).__name__)
+        return problem_response(request, 503, "Service unavailable", f"{what} is unreachable; retry shortly",
+                                headers={"Retry-After": "5"})
+
+    for cls in (*DATABASE_DOWN, *REDIS_DOWN):
+        app.add_exception_handler(cls, _down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

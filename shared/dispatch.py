@@ -14,7 +14,6 @@ again. The witness lives in the same Redis as the queues, so it is lost exactly 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shared.pools import pool_config
 from shared.redis_client import get_redis
+from shared.wire import celery_message, queue_key
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +53,25 @@ def task_id(job_id: uuid.UUID | str, gen: int, seq: int) -> str:
     return f"{job_id}.{gen}.{seq}"
 
 
-def publish(dispatch: Dispatch) -> bool:
-    """Send one message; False (logged) when Redis is unreachable: the sweeper will retry it."""
-    from shared.celery_app import publisher
-
-    app = publisher()
+def message(dispatch: Dispatch) -> bytes:
+    """The wire form of ``dispatch`` (see shared/wire.py for why it is built by hand)."""
     cfg = pool_config(dispatch.queue)
+    return celery_message(task=dispatch.job_type, task_id=dispatch.task_id, queue=dispatch.queue,
+                          kwargs=dispatch.kwargs, time_limit=cfg.time_limit, soft_time_limit=cfg.soft_time_limit,
+                          countdown=dispatch.countdown, expires=dispatch.expires)
+
+
+def publish(dispatch: Dispatch) -> bool:
+    """Send one message; False (logged) when Redis is unreachable: the sweeper will retry it.
+
+    The witness entry and the message go in one MULTI/EXEC, so no worker can consume (and
+    forget) the message before its witness entry exists.
+    """
     try:
-        app.send_task(
-            dispatch.job_type,
-            kwargs=dispatch.kwargs,
-            task_id=dispatch.task_id,
-            queue=dispatch.queue,
-            countdown=dispatch.countdown if dispatch.countdown and dispatch.countdown > 0 else None,
-            expires=dispatch.expires,
-            time_limit=cfg.time_limit,
-            soft_time_limit=cfg.soft_time_limit,
-            retry=False,
-            headers={"mamc_published": time.time()},
-        )
-        get_redis().sadd(WITNESS_KEY, dispatch.task_id)
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.sadd(WITNESS_KEY, dispatch.task_id)
+        pipe.lpush(queue_key(dispatch.queue), message(dispatch))
+        pipe.execute()
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job for the sweeper
         log.warning("publish of %s (%s) failed, the sweeper will re-publish: %s", dispatch.task_id,
                     dispatch.job_type, type(exc).__name__)

@@ -54,6 +54,55 @@ class Created:
     created: bool
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """The jobs-table values of a job about to be created, and its first dispatch (None if parked)."""
+
+    values: dict[str, Any]
+    dispatch: Dispatch | None
+
+
+def new_job(
+    job_type: str,
+    args: dict[str, Any] | None = None,
+    *,
+    dedupe_key: str | None = None,
+    schedule_key: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+    expires_in: float | None = None,
+    delay: float = 0.0,
+    max_countdown: float = 300.0,
+) -> NewJob:
+    """Validate ``args`` against the job type's schema and route it; one place for both insert paths
+    (this module's, and the gateway's async one in api/enqueue.py)."""
+    spec = jobtypes.get(job_type)
+    clean = spec.args.model_validate(args or {}).model_dump(mode="json")
+    queue = queue_for(job_type, clean)
+    now = utcnow()
+    parked = delay > max_countdown
+    job_id = uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": job_id,
+        "type": job_type,
+        "queue": queue,
+        "args": clean,
+        "state": "queued",
+        "generation": 1,
+        "dispatch_seq": 0 if parked else 1,
+        "dispatched_at": None if parked else now,
+        "not_before": now + timedelta(seconds=delay) if delay > 0 else None,
+        "expires_at": now + timedelta(seconds=expires_in) if expires_in else None,
+        "correlation_id": correlation_id or new_correlation_id(),
+        "parent_id": parent_id,
+        "dedupe_key": dedupe_key,
+        "schedule_key": schedule_key,
+    }
+    dispatch = None if parked else Dispatch(job_id, job_type, queue, 1, 1, countdown=delay or None,
+                                            expires=expires_in)
+    return NewJob(values, dispatch)
+
+
 def create_job(
     session: Session,
     job_type: str,
@@ -72,30 +121,11 @@ def create_job(
     ``dedupe_key`` makes a second request while the first is active return the first job
     (a second "sync library" is a no-op); ``schedule_key`` makes a beat tick unique forever.
     """
-    spec = jobtypes.get(job_type)
-    clean = spec.args.model_validate(args or {}).model_dump(mode="json")
-    queue = queue_for(job_type, clean)
-    now = utcnow()
-    parked = delay > max_countdown
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "type": job_type,
-        "queue": queue,
-        "args": clean,
-        "state": "queued",
-        "generation": 1,
-        "dispatch_seq": 0 if parked else 1,
-        "dispatched_at": None if parked else now,
-        "not_before": now + timedelta(seconds=delay) if delay > 0 else None,
-        "expires_at": now + timedelta(seconds=expires_in) if expires_in else None,
-        "correlation_id": correlation_id or new_correlation_id(),
-        "parent_id": parent_id,
-        "dedupe_key": dedupe_key,
-        "schedule_key": schedule_key,
-    }
+    new = new_job(job_type, args, dedupe_key=dedupe_key, schedule_key=schedule_key, parent_id=parent_id,
+                  correlation_id=correlation_id, expires_in=expires_in, delay=delay, max_countdown=max_countdown)
     # Core, not ORM, on this path: it runs once per API request and ORM bookkeeping is most of its CPU.
     table = cast(Table, Job.__table__)
-    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
+    stmt = insert(table).values(**new.values).on_conflict_do_nothing().returning(*table.c)
     job = session.execute(stmt).one_or_none()
     if job is None:
         existing = _existing(session, dedupe_key, schedule_key)
@@ -104,9 +134,8 @@ def create_job(
                               parent_id=parent_id, correlation_id=correlation_id, expires_in=expires_in,
                               delay=delay, max_countdown=max_countdown)
         return Created(existing, created=False)
-    if not parked:
-        after_commit(session, Dispatch(job.id, job.type, queue, 1, 1, countdown=delay or None,
-                                       expires=expires_in))
+    if new.dispatch is not None:
+        after_commit(session, new.dispatch)
     return Created(job, created=True)
 
 

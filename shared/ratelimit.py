@@ -21,6 +21,7 @@ from shared.errors import RateLimited
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
 
 _GCRA = """
 local key = KEYS[1]
@@ -69,6 +70,15 @@ class Limit:
         return cls(limit=limit, period=period, burst=burst)
 
 
+def limit_for(limits: dict[str, Limit], key: str) -> Limit:
+    """The limit of ``key`` itself (``mam:<account>``) or else of its service (``mam``)."""
+    service = key.split(":", 1)[0]
+    try:
+        return limits[key] if key in limits else limits[service]
+    except KeyError:
+        raise KeyError(f"no rate limit configured for {key!r} (known: {sorted(limits)})") from None
+
+
 class RateLimiter:
     """Acquire slots from Redis-held GCRA buckets.
 
@@ -85,11 +95,7 @@ class RateLimiter:
         self._script = redis.register_script(_GCRA)
 
     def limit_for(self, key: str) -> Limit:
-        service = key.split(":", 1)[0]
-        try:
-            return self._limits[key] if key in self._limits else self._limits[service]
-        except KeyError:
-            raise KeyError(f"no rate limit configured for {key!r} (known: {sorted(self._limits)})") from None
+        return limit_for(self._limits, key)
 
     def try_acquire(self, key: str) -> float:
         lim = self.limit_for(key)
@@ -105,3 +111,17 @@ class RateLimiter:
             if time.monotonic() + wait > deadline:
                 raise RateLimited(key, wait)
             time.sleep(wait)
+
+
+
+class AsyncRateLimiter:
+    """The same buckets for code on an event loop (the gateway's per-key limit): same script, keys, clock."""
+
+    def __init__(self, redis: AsyncRedis, limits: dict[str, Limit]) -> None:
+        self._limits = dict(limits)
+        self._script = redis.register_script(_GCRA)
+
+    async def try_acquire(self, key: str) -> float:
+        lim = limit_for(self._limits, key)
+        wait_us = int(await self._script(keys=[RateLimiter.PREFIX + key], args=[lim.interval_us, lim.tolerance_us]))
+        return wait_us / 1_000_000

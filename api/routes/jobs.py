@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
 
-from api import cursor
+from api import cursor, enqueue
 from api.deps import get_session
 from api.problems import Problem
 from api.schemas import JobIn, JobOut, JobPage
@@ -27,32 +30,69 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.post("", status_code=202, response_model=JobOut)
-def create(body: JobIn, request: Request) -> Response:
-    """Record the job and enqueue it after commit; one thread hop, serialised once with orjson."""
-    with session_factory()() as session:
-        return _create(body, request, session)
+async def create(body: JobIn, request: Request) -> Response:
+    """Record the job and publish it after commit, on the event loop (api/enqueue.py says why).
+
+    A job type with a dedupe key (a second "sync library" returns the first) takes the ledger's
+    own path in the threadpool, as does every request when the app runs without its lifespan.
+    """
+    spec = _spec(body.type)
+    resources = getattr(request.app.state, "aio", None)
+    dedupe = spec.dedupe_key()
+    if resources is None or dedupe is not None:
+        return await run_in_threadpool(_create_in_thread, body, request)
+    new = _validated(body, request, dedupe)
+    row = await enqueue.insert_job(resources.pg, new)
+    if row is None:  # a conflicting row (only a dedupe or schedule key can conflict): the ledger decides
+        return await run_in_threadpool(_create_in_thread, body, request)
+    if new.dispatch is not None:
+        await enqueue.publish(resources.redis, new.dispatch)
+    return _accepted(row)
 
 
-def _create(body: JobIn, request: Request, session: Session) -> Response:
+def _spec(job_type: str) -> jobtypes.JobType:
     try:
-        spec = jobtypes.get(body.type)
+        spec = jobtypes.get(job_type)
     except KeyError as exc:
         raise Problem(422, "Unknown job type", str(exc.args[0])) from None
     if not spec.api:
-        raise Problem(422, "Job type not accepted", f"{body.type} is internal and cannot be created by the API")
-    rid = getattr(request.state, "request_id", None)
+        raise Problem(422, "Job type not accepted", f"{job_type} is internal and cannot be created by the API")
+    return spec
+
+
+@contextmanager
+def _argument_problems(job_type: str) -> Iterator[None]:
+    """Turn argument validation and routing errors into 422 problems."""
     try:
-        created = ledger.create_job(session, body.type, body.args, correlation_id=rid, dedupe_key=spec.dedupe_key(),
-                                    max_countdown=get_settings().max_countdown)
+        yield
     except ValidationError as exc:
         errors = [{"loc": ["args", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise Problem(422, "Invalid job arguments", f"args do not match {body.type}'s schema",
+        raise Problem(422, "Invalid job arguments", f"args do not match {job_type}'s schema",
                       errors=errors) from None
     except UnroutableJob as exc:
         raise Problem(422, "Unroutable job", str(exc)) from None
-    out = JobOut.of(created.job).model_dump(mode="json")
-    session.commit()  # publishes after commit (shared.dispatch), before the 202 leaves
+
+
+def _validated(body: JobIn, request: Request, dedupe: str | None) -> ledger.NewJob:
+    with _argument_problems(body.type):
+        return ledger.new_job(body.type, body.args, correlation_id=getattr(request.state, "request_id", None),
+                              dedupe_key=dedupe, max_countdown=get_settings().max_countdown)
+
+
+def _accepted(job: Any) -> Response:
+    out = JobOut.of(job).model_dump(mode="json")
     return Response(orjson.dumps(out), status_code=202, media_type="application/json")
+
+
+def _create_in_thread(body: JobIn, request: Request) -> Response:
+    spec = _spec(body.type)
+    with session_factory()() as session, _argument_problems(body.type):
+        created = ledger.create_job(session, body.type, body.args,
+                                    correlation_id=getattr(request.state, "request_id", None),
+                                    dedupe_key=spec.dedupe_key(), max_countdown=get_settings().max_countdown)
+        response = _accepted(created.job)
+        session.commit()  # publishes after commit (shared.dispatch), before the 202 leaves
+    return response
 
 
 def _load(session: Session, job_id: uuid.UUID, *, attempts: bool = False) -> Job:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 
+PROBE = {"type": "probe", "args": {"pool": "crawl"}}
+
 
 @pytest.fixture
-def client(settings_env: dict[str, str]) -> TestClient:
-    return TestClient(create_app(), raise_server_exceptions=False)
+def client(settings_env: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as c:  # runs the lifespan: the async paths
+        yield c
 
 
 def _routes() -> list[tuple[str, str]]:
@@ -94,3 +98,38 @@ def test_job_listing_pages_with_cursor(client: TestClient, api_key: str) -> None
         if not cursor:
             break
     assert seen == list(reversed(made))
+
+
+def test_post_job_while_redis_is_down_is_kept_for_the_sweeper(client: TestClient, api_key: str,
+                                                               redis_server) -> None:  # type: ignore[no-untyped-def]
+    """The ledger is the outbox: the job is accepted and recorded, its publication waits for Redis."""
+    from sqlalchemy import select
+
+    from shared.db import session_scope
+    from shared.models.jobs import Job
+
+    redis_server.kill()
+    try:
+        r = client.post("/api/v1/jobs", headers={"X-Api-Key": api_key}, json=PROBE)
+    finally:
+        redis_server.start()
+    assert r.status_code == 202, r.text
+    with session_scope() as s:
+        job = s.scalar(select(Job).where(Job.id == r.json()["id"]))
+    assert job is not None and job.state == "queued" and job.dispatched_at is not None
+
+
+def test_post_job_while_postgresql_is_down_is_a_503_problem(client: TestClient, api_key: str,
+                                                            pg_server) -> None:  # type: ignore[no-untyped-def]
+    pg_server.stop()  # (a kill would also drop the test server's unflushed async commits)
+    try:
+        r = client.post("/api/v1/jobs", headers={"X-Api-Key": api_key}, json=PROBE)
+        listing = client.get("/api/v1/jobs", headers={"X-Api-Key": api_key})
+    finally:
+        pg_server.start()
+    for resp in (r, listing):
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert "PostgreSQL" in resp.json()["detail"] and resp.headers["Retry-After"] == "5"
+    ok = client.post("/api/v1/jobs", headers={"X-Api-Key": api_key}, json=PROBE)
+    assert ok.status_code == 202, ok.text  # the pool replaced its dead connections
