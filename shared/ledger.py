@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -186,6 +186,7 @@ class Claimed:
     phase: str | None
     args: dict[str, Any]
     attempt_id: int
+    has_parent: bool = True  # unknown = assume a parent: only parentless jobs take the one-statement success
 
 
 @dataclass(frozen=True)
@@ -208,15 +209,26 @@ WITH j AS (
    WHERE id = :job_id AND generation = :gen AND dispatch_seq = :seq AND state IN ('queued', 'retrying')
      AND (not_before IS NULL OR not_before <= now() + interval '2 seconds')
      AND (expires_at IS NULL OR expires_at >= now()) AND attempts < :cap
-  RETURNING id, type, generation, attempts, lifetime_attempts, correlation_id, phase, args, running_attempt_id
+  RETURNING id, type, generation, attempts, lifetime_attempts, correlation_id, phase, args, running_attempt_id,
+            parent_id
 ), a AS (
   INSERT INTO job_attempts (id, job_id, generation, number, worker, host, pid, started_at, outcome)
   SELECT running_attempt_id, id, generation, attempts, :worker, :host, :pid, now(), 'running' FROM j
   RETURNING id
 )
-SELECT j.type, j.generation, j.attempts, j.lifetime_attempts, j.correlation_id, j.phase, j.args, a.id
+SELECT j.type, j.generation, j.attempts, j.lifetime_attempts, j.correlation_id, j.phase, j.args, a.id,
+       j.parent_id IS NOT NULL
   FROM j, a
 """)
+
+
+def claim_fast(conn: Connection, job_id: uuid.UUID, gen: int, seq: int, worker: Worker, *,
+               attempt_cap: int) -> Claimed | None:
+    """The usual delivery, claimed by one statement (atomic on its own, so it may run in autocommit
+    and save the BEGIN/COMMIT round trips); None means "decide under the row lock" (``claim``)."""
+    row = conn.execute(_FAST_CLAIM, {"job_id": job_id, "gen": gen, "seq": seq, "cap": attempt_cap,
+                                     "worker": worker.name, "host": worker.host, "pid": worker.pid}).first()
+    return Claimed(*row) if row is not None else None
 
 
 def lock_job(session: Session, job_id: uuid.UUID) -> Job | None:
@@ -239,10 +251,9 @@ def claim(
     The usual delivery (the current dispatch of a queued job) is claimed by one statement; every
     other case takes the job row's lock and is decided step by step below.
     """
-    row = session.execute(_FAST_CLAIM, {"job_id": job_id, "gen": gen, "seq": seq, "cap": attempt_cap,
-                                        "worker": worker.name, "host": worker.host, "pid": worker.pid}).first()
-    if row is not None:
-        return Claim(Claimed(*row))
+    fast = claim_fast(session.connection(), job_id, gen, seq, worker, attempt_cap=attempt_cap)
+    if fast is not None:
+        return Claim(fast)
     job = lock_job(session, job_id)
     if job is None:
         return Claim(None, "unknown job (pruned or never committed)")
@@ -282,7 +293,7 @@ def claim(
     session.flush()
     job.running_attempt_id = attempt.id
     return Claim(Claimed(job.type, job.generation, job.attempts, job.lifetime_attempts, job.correlation_id,
-                         job.phase, dict(job.args), attempt.id))
+                         job.phase, dict(job.args), attempt.id, job.parent_id is not None))
 
 
 # -- finish ---------------------------------------------------------------------------------------
@@ -353,6 +364,15 @@ UPDATE jobs SET state = 'succeeded', finished_at = now(), updated_at = now(), re
  WHERE id = :job_id AND state NOT IN ('succeeded', 'failed', 'dead', 'cancelled')
 RETURNING parent_id
 """).bindparams(bindparam("result", type_=JSONB))
+
+
+def succeed_orphan(conn: Connection, job_id: uuid.UUID, attempt_id: int, result: Any) -> str:
+    """Success of a job with no parent and no children: one statement, so autocommit is safe."""
+    row = conn.execute(_SUCCEED_LEAF, {"attempt_id": attempt_id, "job_id": job_id, "result": result}).first()
+    if row is None:
+        return "already finished"
+    assert row[0] is None, "succeed_orphan is for jobs without a parent"
+    return "succeeded"
 
 
 def _succeed_leaf(session: Session, job_id: uuid.UUID, attempt_id: int, result: Any) -> str:

@@ -22,7 +22,7 @@ from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from shared import jobtypes, ledger
-from shared.db import session_scope
+from shared.db import autocommit, session_scope
 from shared.dispatch import consumed
 from shared.errors import Cancelled, RateLimited
 from shared.pools import RetryPolicy, pool_config
@@ -81,10 +81,17 @@ class LedgerTask(Task):
         jid = uuid.UUID(job_id)
         worker = ledger.Worker(name=str(self.request.hostname or "?"), host=socket.gethostname(), pid=os.getpid())
         redis = get_redis()
-        with session_scope() as s:
-            claim = ledger.claim(s, jid, gen, seq, worker, attempt_cap=settings.attempt_cap,
-                                 stale_after=settings.heartbeat_stale_after, pid_alive=pid_alive)
+        # Forget the witness entry first: if the claim below fails (PostgreSQL down), the message is
+        # acked and gone, and the sweeper must see it as lost and publish the job again.
         consumed(redis, self.request.id)
+        with autocommit() as conn:
+            fast = ledger.claim_fast(conn, jid, gen, seq, worker, attempt_cap=settings.attempt_cap)
+        if fast is not None:
+            claim = ledger.Claim(fast)
+        else:  # anything but the usual delivery is decided under the job's row lock
+            with session_scope() as s:
+                claim = ledger.claim(s, jid, gen, seq, worker, attempt_cap=settings.attempt_cap,
+                                     stale_after=settings.heartbeat_stale_after, pid_alive=pid_alive)
         if claim.claimed is None:
             log.info("job %s: no-op delivery (%s)", job_id, claim.noop)
             return {"noop": claim.noop}
@@ -114,8 +121,12 @@ class LedgerTask(Task):
             raise
         finally:
             hb.idle()
-        with session_scope() as s:
-            outcome = ledger.succeed(s, jid, attempt_id, result, ctx.children)
+        if not ctx.children and not c.has_parent:
+            with autocommit() as conn:
+                outcome = ledger.succeed_orphan(conn, jid, attempt_id, result)
+        else:
+            with session_scope() as s:
+                outcome = ledger.succeed(s, jid, attempt_id, result, ctx.children)
         log.info("job %s %s attempt %d: %s", job_type, job_id, attempt_no, outcome)
         return result
 

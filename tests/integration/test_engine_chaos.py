@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shared import ledger
 from shared.db import session_scope
-from shared.embedded import EmbeddedRedis
+from shared.embedded import EmbeddedPostgres, EmbeddedRedis
 from shared.models.jobs import Job
 from shared.models.probe import ProbeRun
 from tests.integration.stack import Stack, attempts, wait_for, wait_state
@@ -94,6 +94,33 @@ def test_redis_restart_mid_run_loses_no_job(stack: Stack, redis_server: Embedded
         runs = s.scalar(select(func.count()).select_from(ProbeRun).where(ProbeRun.job_id.in_(ids + more)))
     assert states == {"succeeded": 50}, stack.logs()
     assert runs == 50
+
+
+def test_deliveries_while_postgresql_is_down_are_published_again(stack: Stack, pg_server: EmbeddedPostgres,
+                                                                 redis_url: str) -> None:
+    """A worker takes messages it cannot claim (the ledger is unreachable): they fail and are acked,
+    and once PostgreSQL is back the sweeper sees them lost and publishes them again."""
+    import redis as redis_lib
+
+    from shared.celery_app import publisher
+    from shared.queue_stats import live_workers
+
+    stack.worker("crawl", concurrency=2)
+    names = [w["name"] for w in live_workers(redis_lib.Redis.from_url(redis_url)) if w.get("pool") == "crawl"]
+    publisher().control.cancel_consumer("crawl", destination=names, reply=True, timeout=5.0)
+    ids = enqueue("crawl", seconds=0.0, n=6)
+    client = redis_lib.Redis.from_url(redis_url)
+    assert client.llen("crawl") == 6
+    pg_server.stop()
+    try:
+        publisher().control.add_consumer("crawl", destination=names, reply=True, timeout=5.0)
+        wait_for(lambda: client.llen("crawl") == 0 and client.hlen("unacked") == 0, 60, 0.2,
+                 what="the worker to take (and fail) every delivery")
+    finally:
+        pg_server.start()
+    stack.beat()
+    wait_for(lambda: _count_done(ids) == 6, 90, 0.5, what="every job succeeded after PostgreSQL came back")
+    assert all(len(effects(j)) == 1 for j in ids)
 
 
 def _count_done(ids: list[uuid.UUID]) -> int:

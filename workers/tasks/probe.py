@@ -14,7 +14,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.db import session_scope
+from shared.db import autocommit
 from shared.errors import TransientError
 from shared.jobtypes import ProbeArgs
 from shared.models.probe import ProbeRun
@@ -36,8 +36,8 @@ def probe(ctx: JobContext) -> dict[str, Any]:
         time.sleep(min(left, 0.5))
         if left > 0.5:
             ctx.checkpoint()
-    with session_scope() as s:
-        s.execute(
+    with autocommit() as conn:  # one statement: no transaction needed
+        conn.execute(
             insert(ProbeRun)
             .values(job_id=ctx.job_id, generation=ctx.generation, pool=args.pool.value,
                     host=ctx.worker_host, pid=ctx.worker_pid)
