@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared import ledger
-from shared.db import session_scope
+from shared.db import engine, session_scope
 from shared.embedded import EmbeddedPostgres, EmbeddedRedis
 from shared.models.jobs import Job
 from shared.models.probe import ProbeRun
@@ -86,7 +86,10 @@ def test_redis_restart_mid_run_loses_no_job(stack: Stack, redis_server: Embedded
         with redis_server.client() as client:
             client.flushall()
     more = enqueue("metadata", seconds=0.1, n=10)  # published after the restart
-    wait_for(lambda: _count_done(ids + more) == 50, 150, 0.5, what="every job succeeded")
+    try:
+        wait_for(lambda: _count_done(ids + more) == 50, 150, 0.5, what="every job succeeded")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnose(ids + more, redis_server)}\n{stack.logs()}") from None
     with session_scope() as s:
         states = dict(
             s.execute(select(Job.state, func.count()).where(Job.id.in_(ids + more)).group_by(Job.state)).all()
@@ -118,9 +121,28 @@ def test_deliveries_while_postgresql_is_down_are_published_again(stack: Stack, p
                  what="the worker to take (and fail) every delivery")
     finally:
         pg_server.start()
+    engine().dispose()  # this process's own idle connections died with the server it restarted
     stack.beat()
     wait_for(lambda: _count_done(ids) == 6, 90, 0.5, what="every job succeeded after PostgreSQL came back")
     assert all(len(effects(j)) == 1 for j in ids)
+
+
+def _diagnose(ids: list[uuid.UUID], redis_server: EmbeddedRedis) -> str:
+    """What the ledger and Redis say about jobs that did not finish (for a failed chaos run)."""
+    from shared.dispatch import WITNESS_KEY, task_id
+
+    with session_scope() as s:
+        rows = s.execute(select(Job.id, Job.state, Job.generation, Job.dispatch_seq, Job.dispatched_at,
+                                Job.attempts).where(Job.id.in_(ids), Job.state != "succeeded")).all()
+    with redis_server.client() as client:
+        witness = {m.decode() for m in client.smembers(WITNESS_KEY)}
+        queued = client.llen("metadata")
+        unacked = client.hlen("unacked")
+    lines = [f"queue metadata: {queued} messages, unacked: {unacked}"]
+    lines += [f"{r.id} {r.state} gen={r.generation} seq={r.dispatch_seq} dispatched_at={r.dispatched_at} "
+              f"attempts={r.attempts} in_witness={task_id(r.id, r.generation, r.dispatch_seq) in witness}"
+              for r in rows]
+    return "\n".join(lines)
 
 
 def _count_done(ids: list[uuid.UUID]) -> int:
