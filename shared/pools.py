@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import httpx
+import psycopg
+import redis.exceptions
+import sqlalchemy.exc
 
 from shared.errors import PermanentError, TransientError
 
@@ -27,6 +30,8 @@ class Pool(StrEnum):
 QUEUES: tuple[str, ...] = tuple(p.value for p in Pool)
 
 # Errors every pool treats as transient, whatever raised them: the network failed, not the request.
+# Our own Redis and PostgreSQL count too: a restart of either (Redis answering LOADING while it
+# reads its AOF, a dropped database connection) must cost a retry, never a final failure.
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
     httpx.TimeoutException,
@@ -34,6 +39,10 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     httpx.RemoteProtocolError,
     ConnectionError,
     TimeoutError,
+    redis.exceptions.ConnectionError,  # includes BusyLoadingError
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    psycopg.OperationalError,
 )
 
 

@@ -133,14 +133,15 @@ def _diagnose(ids: list[uuid.UUID], redis_server: EmbeddedRedis) -> str:
 
     with session_scope() as s:
         rows = s.execute(select(Job.id, Job.state, Job.generation, Job.dispatch_seq, Job.dispatched_at,
-                                Job.attempts).where(Job.id.in_(ids), Job.state != "succeeded")).all()
+                                Job.attempts, Job.error).where(Job.id.in_(ids), Job.state != "succeeded")).all()
     with redis_server.client() as client:
         witness = {m.decode() for m in client.smembers(WITNESS_KEY)}
         queued = client.llen("metadata")
         unacked = client.hlen("unacked")
     lines = [f"queue metadata: {queued} messages, unacked: {unacked}"]
     lines += [f"{r.id} {r.state} gen={r.generation} seq={r.dispatch_seq} dispatched_at={r.dispatched_at} "
-              f"attempts={r.attempts} in_witness={task_id(r.id, r.generation, r.dispatch_seq) in witness}"
+              f"attempts={r.attempts} in_witness={task_id(r.id, r.generation, r.dispatch_seq) in witness} "
+              f"error={r.error}"
               for r in rows]
     return "\n".join(lines)
 
