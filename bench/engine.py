@@ -113,8 +113,7 @@ def gateway_latency(base: str, key: str, rate: float, seconds: float, pool: str)
 
     body = json.dumps({"type": "probe", "args": {"pool": pool}}).encode()
     headers = {"X-Api-Key": key}
-    asyncio.run(open_loop(base, "/api/v1/jobs", body, headers, rate, 1.0))  # warm-up
-    res = asyncio.run(open_loop(base, "/api/v1/jobs", body, headers, rate, seconds))
+    res = asyncio.run(open_loop(base, "/api/v1/jobs", body, headers, rate, seconds, warmup=2.0))
     ms = [x * 1000 for x in res.latencies]
     return {"rate_per_s": rate, "requests": len(ms), "statuses": {str(k): v for k, v in res.statuses.items()},
             "p50_ms": round(pct(ms, 50), 2), "p99_ms": round(pct(ms, 99), 2), "max_ms": round(max(ms), 2)}
