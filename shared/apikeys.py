@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared.models.jobs import ApiKey
@@ -29,3 +30,19 @@ def create_api_key(session: Session, name: str) -> str:
     session.add(ApiKey(name=name, key_hash=hash_key(key), prefix=key[:12]))
     session.flush()
     return key
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every key, revoked ones too (the prefix identifies a key without revealing it)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_api_key(session: Session, name: str) -> bool:
+    """Revoke the key named ``name``; False when there is no such active key.
+
+    The gateway caches a key lookup for a few seconds per process (api/auth.py), so a revoked
+    key stops working within that time, not instantly.
+    """
+    result = session.execute(update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+                             .values(revoked_at=func.now()))
+    return bool(getattr(result, "rowcount", 0))

@@ -111,6 +111,28 @@ def cmd_apikey(ns: argparse.Namespace) -> None:
     print(key)
 
 
+def cmd_apikey_list(_: argparse.Namespace) -> None:
+    from shared.apikeys import list_api_keys
+    from shared.db import session_scope
+
+    with session_scope() as s:
+        keys = list_api_keys(s)
+        print(f"{'NAME':<24} {'PREFIX':<14} {'CREATED':<20} REVOKED")
+        for k in keys:
+            revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "-"
+            print(f"{k.name:<24} {k.prefix + '…':<14} {k.created_at.strftime('%Y-%m-%d %H:%M'):<20} {revoked}")
+
+
+def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
+    from shared.apikeys import revoke_api_key
+    from shared.db import session_scope
+
+    with session_scope() as s:
+        if not revoke_api_key(s, ns.name):
+            raise ConfigError(f"no active API key named {ns.name!r} (see `mamcrawler apikey list`)")
+    print(f"API key {ns.name!r} revoked (gateways stop accepting it within 10 s)", file=sys.stderr)
+
+
 def cmd_config_check(_: argparse.Namespace) -> None:
     from shared.settings import get_settings
 
@@ -172,6 +194,10 @@ def parser() -> argparse.ArgumentParser:
     kc = ksub.add_parser("create", help="create a key; prints it as the last line")
     kc.add_argument("--name", required=True)
     kc.set_defaults(fn=cmd_apikey)
+    ksub.add_parser("list", help="list keys (name, prefix, created, revoked)").set_defaults(fn=cmd_apikey_list)
+    kr = ksub.add_parser("revoke", help="revoke a key by name")
+    kr.add_argument("--name", required=True)
+    kr.set_defaults(fn=cmd_apikey_revoke)
     c = sub.add_parser("config", help="configuration tools")
     csub = c.add_subparsers(dest="action", required=True)
     csub.add_parser("check", help="validate settings and the task registry").set_defaults(fn=cmd_config_check)

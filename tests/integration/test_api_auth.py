@@ -133,3 +133,24 @@ def test_post_job_while_postgresql_is_down_is_a_503_problem(client: TestClient, 
         assert "PostgreSQL" in resp.json()["detail"] and resp.headers["Retry-After"] == "5"
     ok = client.post("/api/v1/jobs", headers={"X-Api-Key": api_key}, json=PROBE)
     assert ok.status_code == 202, ok.text  # the pool replaced its dead connections
+
+
+def test_apikey_cli_create_list_revoke(settings_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import auth
+    from shared.cli import main
+
+    main(["apikey", "create", "--name", "laptop"])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert key.startswith("mamc_")
+    main(["apikey", "list"])
+    listing = capsys.readouterr().out
+    assert "laptop" in listing and key[:12] in listing and key not in listing  # the key itself is never shown
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        assert c.get("/api/v1/jobs", headers={"X-Api-Key": key}).status_code == 200
+        main(["apikey", "revoke", "--name", "laptop"])
+        monkeypatch.setattr(auth, "_CACHE_SECONDS", 0.0)  # skip the few seconds a lookup is cached
+        r = c.get("/api/v1/jobs", headers={"X-Api-Key": key})
+        assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    with pytest.raises(SystemExit):
+        main(["apikey", "revoke", "--name", "laptop"])  # already revoked: a clear error, not a silent no-op
