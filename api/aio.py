@@ -35,7 +35,7 @@ def libpq_url(sqlalchemy_url: str) -> str:
 def open_resources(settings: Settings) -> AsyncResources:
     assert settings.database_url and settings.redis_url
     pg: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        libpq_url(settings.database_url), min_size=4, max_size=10, open=False, timeout=5.0,
+        libpq_url(settings.database_url), min_size=4, max_size=10, open=False, timeout=2.0,
         kwargs={"application_name": "mamc:api-async", "connect_timeout": 5},
         # One cheap round trip per checkout, like SQLAlchemy's pre-ping: after a PostgreSQL
         # restart no request is handed a dead connection.

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -42,7 +43,13 @@ async def create(body: JobIn, request: Request) -> Response:
     if resources is None or dedupe is not None:
         return await run_in_threadpool(_create_in_thread, body, request)
     new = _validated(body, request, dedupe)
-    row = await enqueue.insert_job(resources.pg, new)
+    try:
+        row = await enqueue.insert_job(resources.pg, new)
+    except PoolTimeout:
+        # Nothing was sent: the async pool had no connection to give within its timeout (it is
+        # still backing off after a PostgreSQL restart, or saturated). The ledger's own path
+        # connects by itself, and fails with a 503 problem if PostgreSQL really is down.
+        return await run_in_threadpool(_create_in_thread, body, request)
     if row is None:  # a conflicting row (only a dedupe or schedule key can conflict): the ledger decides
         return await run_in_threadpool(_create_in_thread, body, request)
     if new.dispatch is not None:
