@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table, bindparam, func, select, text, update
@@ -64,25 +64,29 @@ class NewJob:
     dispatch: Dispatch | None
 
 
-def new_job(
-    job_type: str,
-    args: dict[str, Any] | None = None,
-    *,
-    dedupe_key: str | None = None,
-    schedule_key: str | None = None,
-    parent_id: uuid.UUID | None = None,
-    correlation_id: str | None = None,
-    expires_in: float | None = None,
-    delay: float = 0.0,
-    max_countdown: float = 300.0,
-) -> NewJob:
+class JobOptions(TypedDict, total=False):
+    """How a job is created, beyond its type and arguments (see ``create_job``)."""
+
+    dedupe_key: str | None
+    schedule_key: str | None
+    parent_id: uuid.UUID | None
+    correlation_id: str | None
+    expires_in: float | None
+    delay: float
+    max_countdown: float
+
+
+def new_job(job_type: str, args: dict[str, Any] | None = None, **options: Unpack[JobOptions]) -> NewJob:
     """Validate ``args`` against the job type's schema and route it; one place for both insert paths
     (this module's, and the gateway's async one in api/enqueue.py)."""
+    delay = options.get("delay", 0.0)
+    expires_in = options.get("expires_in")
+    correlation_id = options.get("correlation_id")
     spec = jobtypes.get(job_type)
     clean = spec.args.model_validate(args or {}).model_dump(mode="json")
     queue = queue_for(job_type, clean)
     now = utcnow()
-    parked = delay > max_countdown
+    parked = delay > options.get("max_countdown", 300.0)
     job_id = uuid.uuid4()
     values: dict[str, Any] = {
         "id": job_id,
@@ -96,45 +100,31 @@ def new_job(
         "not_before": now + timedelta(seconds=delay) if delay > 0 else None,
         "expires_at": now + timedelta(seconds=expires_in) if expires_in else None,
         "correlation_id": correlation_id or new_correlation_id(),
-        "parent_id": parent_id,
-        "dedupe_key": dedupe_key,
-        "schedule_key": schedule_key,
+        "parent_id": options.get("parent_id"),
+        "dedupe_key": options.get("dedupe_key"),
+        "schedule_key": options.get("schedule_key"),
     }
     dispatch = None if parked else Dispatch(job_id, job_type, queue, 1, 1, countdown=delay or None,
                                             expires=expires_in)
     return NewJob(values, dispatch)
 
 
-def create_job(
-    session: Session,
-    job_type: str,
-    args: dict[str, Any] | None = None,
-    *,
-    dedupe_key: str | None = None,
-    schedule_key: str | None = None,
-    parent_id: uuid.UUID | None = None,
-    correlation_id: str | None = None,
-    expires_in: float | None = None,
-    delay: float = 0.0,
-    max_countdown: float = 300.0,
-) -> Created:
+def create_job(session: Session, job_type: str, args: dict[str, Any] | None = None,
+               **options: Unpack[JobOptions]) -> Created:
     """Record intent and buffer its publication for after commit.
 
     ``dedupe_key`` makes a second request while the first is active return the first job
     (a second "sync library" is a no-op); ``schedule_key`` makes a beat tick unique forever.
     """
-    new = new_job(job_type, args, dedupe_key=dedupe_key, schedule_key=schedule_key, parent_id=parent_id,
-                  correlation_id=correlation_id, expires_in=expires_in, delay=delay, max_countdown=max_countdown)
+    new = new_job(job_type, args, **options)
     # Core, not ORM, on this path: it runs once per API request and ORM bookkeeping is most of its CPU.
     table = cast(Table, Job.__table__)
     stmt = insert(table).values(**new.values).on_conflict_do_nothing().returning(*table.c)
     job = session.execute(stmt).one_or_none()
     if job is None:
-        existing = _existing(session, dedupe_key, schedule_key)
+        existing = _existing(session, options.get("dedupe_key"), options.get("schedule_key"))
         if existing is None:  # the conflicting row finished between insert and select: try again
-            return create_job(session, job_type, args, dedupe_key=dedupe_key, schedule_key=schedule_key,
-                              parent_id=parent_id, correlation_id=correlation_id, expires_in=expires_in,
-                              delay=delay, max_countdown=max_countdown)
+            return create_job(session, job_type, args, **options)
         return Created(existing, created=False)
     if new.dispatch is not None:
         after_commit(session, new.dispatch)
