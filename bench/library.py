@@ -66,7 +66,7 @@ def _hwm(pid: int) -> int:
     return 0
 
 
-def _fresh_database(stack: Stack, env: dict[str, str]) -> None:
+def fresh_database(stack: Stack, env: dict[str, str]) -> None:
     """Point the stack at an empty migrated database, so each size starts from nothing."""
     import os
 
@@ -94,7 +94,7 @@ def run_size(stack: Stack, env: dict[str, str], n: int, seed: int) -> dict[str, 
     try:
         stack.env.update({"MAMC_ABS_URL": base, "MAMC_ABS_TOKEN": truth.admin_token,
                           "MAMC_RATE_LIMITS": '{"abs": "100000/1/1000"}', "MAMC_LOG_LEVEL": "WARNING"})
-        _fresh_database(stack, env)
+        fresh_database(stack, env)
         worker = stack.worker("library_sync", concurrency=2)
         try:
             bare, items = bare_read(base, truth.admin_token)

@@ -74,6 +74,11 @@ def run(stack: Stack, env: dict[str, str], quick: bool) -> dict[str, Any]:
         timed[app.name.split("-")[0]] = Timed(app)
         return timed[app.name.split("-")[0]]
 
+    from bench.library import fresh_database
+
+    stack.stop()  # workers of earlier areas point at their own database: start from nothing
+    stack.procs.clear()
+    fresh_database(stack, env)
     served = serve_world(world, wrap=wrap)
     try:
         stack.env.update(served.env())
