@@ -21,10 +21,9 @@ from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert, psycopg
 
-from shared.dispatch import WITNESS_KEY, Dispatch, message
+from shared.dispatch import Dispatch, queue_commands
 from shared.ledger import NewJob
 from shared.models.jobs import Job
-from shared.wire import queue_key
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,7 @@ async def publish(redis: AsyncRedis, dispatch: Dispatch) -> bool:
     """Like ``shared.dispatch.publish``; False (logged) when Redis is down: the sweeper re-publishes."""
     try:
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(WITNESS_KEY, dispatch.task_id)
-            pipe.lpush(queue_key(dispatch.queue), message(dispatch))
+            queue_commands(pipe, dispatch)
             await pipe.execute()
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job for the sweeper
         log.warning("publish of %s (%s) failed, the sweeper will re-publish: %s", dispatch.task_id,

@@ -61,6 +61,13 @@ def message(dispatch: Dispatch) -> bytes:
                           countdown=dispatch.countdown, expires=dispatch.expires)
 
 
+def queue_commands(pipe: Any, dispatch: Dispatch) -> None:
+    """Add the witness entry and the message to ``pipe`` (a sync or an asyncio Redis pipeline:
+    commands are buffered the same way; the caller executes it as one MULTI/EXEC)."""
+    pipe.sadd(WITNESS_KEY, dispatch.task_id)
+    pipe.lpush(queue_key(dispatch.queue), message(dispatch))
+
+
 def publish(dispatch: Dispatch) -> bool:
     """Send one message; False (logged) when Redis is unreachable: the sweeper will retry it.
 
@@ -69,8 +76,7 @@ def publish(dispatch: Dispatch) -> bool:
     """
     try:
         pipe = get_redis().pipeline(transaction=True)
-        pipe.sadd(WITNESS_KEY, dispatch.task_id)
-        pipe.lpush(queue_key(dispatch.queue), message(dispatch))
+        queue_commands(pipe, dispatch)
         pipe.execute()
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the job for the sweeper
         log.warning("publish of %s (%s) failed, the sweeper will re-publish: %s", dispatch.task_id,

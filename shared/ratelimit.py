@@ -113,7 +113,6 @@ class RateLimiter:
             time.sleep(wait)
 
 
-
 class AsyncRateLimiter:
     """The same buckets for code on an event loop (the gateway's per-key limit): same script, keys, clock."""
 

@@ -5,7 +5,7 @@ Why build it by hand: ``Celery.send_task`` costs about a millisecond of CPU per 
 and every redispatch. Our messages are all alike (task name, three kwargs, a time limit, maybe
 an ETA and an expiry) and go to a queue bound to the default direct exchange, where kombu's
 Redis transport does nothing but ``LPUSH <queue> <json>``; so one ``orjson.dumps`` and the same
-``LPUSH`` do the same. ``tests/unit/test_wire.py`` keeps this in step with what ``send_task``
+``LPUSH`` do the same. ``tests/integration/test_wire.py`` keeps this in step with what ``send_task``
 produces for the pinned Celery/kombu versions, and every integration test consumes these
 messages with real workers.
 """
