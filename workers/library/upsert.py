@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -34,18 +33,13 @@ from workers.library.abs_models import AbsItem
 
 SEP = "\x1f"
 
-# Names repeat across a library (an author's every book, a narrator's every recording): folding
-# each once per worker process halves this module's Python time. Bounded, so memory stays flat.
-_fold = lru_cache(maxsize=65_536)(fold_name)
-
-
 def work_title(item: AbsItem) -> str:
     return (item.title or os.path.basename(item.path.rstrip("/")) or item.id).strip()
 
 
-def work_key(title: str, author_keys: Sequence[str]) -> str:
+def work_key(title_key: str, author_keys: Sequence[str]) -> str:
     """Folded title + sorted folded authors: a co-authored book is one work, whatever the order."""
-    return SEP.join([_fold(title), *sorted(set(author_keys))])
+    return SEP.join([title_key, *sorted(set(author_keys))])
 
 
 def recording_key(item: AbsItem) -> str:
@@ -167,9 +161,18 @@ class _Batch:
         self.recordings: dict[str, dict[str, Any]] = {}
         self.narrations: dict[tuple[str, str], int] = {}
         self.items: list[dict[str, Any]] = []
+        # Per batch, not per process: a process-wide cache of every name seen grew the worker with
+        # the library (+19 MB at 100k items) to save ~0.1 s of CPU per 10k items.
+        self._folded: dict[str, str] = {}
+
+    def fold(self, raw: str) -> str:
+        key = self._folded.get(raw)
+        if key is None:
+            key = self._folded[raw] = fold_name(raw)
+        return key
 
     def name(self, table: str, raw: str) -> str:
-        key = _fold(raw)
+        key = self.fold(raw)
         if key:
             name = raw.strip()
             known = self.names[table].get(key)
@@ -181,10 +184,11 @@ class _Batch:
         """Items must arrive in descending id order: the last writer of a keyed row is the smallest id."""
         title = work_title(item)
         author_keys = [k for k in (self.name("authors", a.name) for a in item.authors) if k]
-        wkey = work_key(title, author_keys)
+        title_key = self.fold(title)
+        wkey = work_key(title_key, author_keys)
         known = self.works.get(wkey)
         if known is None or title < known["title"]:
-            self.works[wkey] = {"key": wkey, "title": title, "title_key": _fold(title)}
+            self.works[wkey] = {"key": wkey, "title": title, "title_key": title_key}
         for n, akey in enumerate(author_keys):
             self.work_authors[(wkey, akey)] = n  # descending item order: the smallest item's ordinal wins
         for ref in item.series:
