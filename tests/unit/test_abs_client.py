@@ -159,6 +159,16 @@ def test_expanded_authors_come_from_the_array_not_the_display_string(state: AbsS
     assert (colour.narrators, colour.asin, colour.duration_seconds) == (("Nigel Planer",), "B0015T963C", 25000.5)
 
 
+def test_nul_characters_from_tags_are_removed_before_anything_uses_them(state: AbsState, client: AbsClient) -> None:
+    """PostgreSQL text cannot hold NUL; ID3 tags padded with NULs must not fail a sync chunk forever."""
+    item_id = state.add_book(_book_lib(state), title="Padded\x00\x00", authors=["Anna Berg\x00"],
+                             narrators=("Nigel\x00 Planer",), series=[("Disc\x00world", "1\x00")]).id
+    item = client.get_expanded([item_id])[0]
+    assert item.title == "Padded" and [a.name for a in item.authors] == ["Anna Berg"]
+    assert item.narrators == ("Nigel Planer",) and [(s.name, s.sequence) for s in item.series] == [("Discworld", "1")]
+    assert fold_name(item.authors[0].name) == fold_name("Anna Berg")  # one author, not two
+
+
 def test_parse_item_refuses_a_minified_item(state: AbsState) -> None:
     with sim_http(state, BASE) as http:
         row = http.get(f"/api/libraries/{_book_lib(state)}/items", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -76,6 +76,17 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string in it, keys included."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 class _Secret:
     """Holds the API key so ``vars()``, debuggers and error trackers capturing locals show no key."""
 
@@ -188,12 +199,16 @@ class AbsClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
         try:
-            return orjson.loads(response.content)
+            data = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             snippet = self._scrub(response.text[:80])
             raise MalformedResponse(
                 f"ABS {method} {path}: unparsable JSON ({len(response.content)} bytes): {snippet!r}"
             ) from exc
+        # PostgreSQL text cannot hold NUL, and tags read from audio files (ID3 pads with NULs) can
+        # carry them: one such title would fail its whole chunk on every retry. Removed here, before
+        # names are folded into keys, so "Name\x00" and "Name" stay one author. Rare: checked on bytes.
+        return _without_nul(data) if b"\\u0000" in response.content else data
 
     # ------------------------------------------------------------------ server
     def ping(self) -> bool:
