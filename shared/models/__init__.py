@@ -3,6 +3,7 @@
 from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
 from shared.models.library import (
     Author,
+    ItemSeries,
     Library,
     LibraryItem,
     ListingRow,
@@ -17,9 +18,9 @@ from shared.models.library import (
 from shared.models.probe import ProbeRun
 
 __all__ = [
-    "ApiKey", "Author", "Job", "JobAttempt", "JobProgress", "Library", "LibraryItem", "ListingRow", "Narrator",
-    "PoolState", "ProbeRun", "Recording", "RecordingNarrator", "Series", "SeriesMembership", "StoredSecret", "Work",
-    "WorkAuthor",
+    "ApiKey", "Author", "ItemSeries", "Job", "JobAttempt", "JobProgress", "Library", "LibraryItem", "ListingRow",
+    "Narrator", "PoolState", "ProbeRun", "Recording", "RecordingNarrator", "Series", "SeriesMembership", "StoredSecret",
+    "Work", "WorkAuthor",
 ]
 from shared.models.metadata import (
     FieldProvenance,

@@ -14,7 +14,9 @@ When two items describe the same entity differently (the same ASIN in two librar
 with two title casings), the result must not depend on which item a worker stored last (a killed
 and resumed sync must end where an uninterrupted one does): display names keep the smallest
 spelling, and recordings/series positions keep the values of the item with the smallest ABS id
-(``source_item``).
+(``source_item``). A recording's narrators are its source item's; a work's series memberships
+are the union of its items' claims (``library_item_series``), so edits that remove a narrator or
+a series in ABS are mirrored, not accumulated.
 """
 
 from __future__ import annotations
@@ -105,6 +107,22 @@ class SeriesMembership(Base):
     position: Mapped[str | None] = mapped_column(String(32))
     sort_key: Mapped[float | None] = mapped_column(Float)
     source_item: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class ItemSeries(Base):
+    """One library item's claim "this book is #position of that series", exactly as ABS gives it.
+
+    ``series_memberships`` is derived from these claims (per work, the smallest claiming item
+    wins), so an item that drops a series in ABS stops claiming it and the membership goes away
+    unless another item of the same work still claims it.
+    """
+
+    __tablename__ = "library_item_series"
+
+    abs_id: Mapped[str] = mapped_column(ForeignKey("library_items.abs_id", ondelete="CASCADE"), primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[str | None] = mapped_column(String(32))
+    sort_key: Mapped[float | None] = mapped_column(Float)
 
 
 class Recording(Base):

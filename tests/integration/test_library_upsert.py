@@ -11,9 +11,10 @@ items again must write no row at all (every row keeps its ``xmin``).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,11 +30,11 @@ from shared.migrate import upgrade
 from shared.normalize import fold_name
 from tests.sims.abs import generate_library, serve_abs
 from workers.library.abs_client import AbsClient
-from workers.library.abs_models import AbsItem
-from workers.library.upsert import upsert_items
+from workers.library.abs_models import AbsItem, SeriesRef
+from workers.library.upsert import upsert_items, work_key, work_title
 
 DOMAIN_TABLES = ("works", "authors", "series", "narrators", "work_authors", "series_memberships", "recordings",
-                 "recording_narrators", "library_items")
+                 "recording_narrators", "library_items", "library_item_series")
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,37 @@ def test_storing_the_same_items_again_writes_nothing(items: list[AbsItem], db_a:
     before = xmins(db_a)
     store(db_a, list(reversed(items)), batch=100)
     assert xmins(db_a) == before
+
+
+def _narrators_and_series(engine: Engine, abs_id: str) -> tuple[list[str], list[tuple[str, str | None]]]:
+    with engine.connect() as c:
+        narrators = list(c.scalars(text(
+            "SELECT n.name FROM library_items i JOIN recording_narrators rn ON rn.recording_id = i.recording_id"
+            " JOIN narrators n ON n.id = rn.narrator_id WHERE i.abs_id = :i ORDER BY rn.ordinal"), {"i": abs_id}))
+        series = [tuple(r) for r in c.execute(text(
+            "SELECT s.name, m.position FROM library_items i JOIN recordings r ON r.id = i.recording_id"
+            " JOIN series_memberships m ON m.work_id = r.work_id JOIN series s ON s.id = m.series_id"
+            " WHERE i.abs_id = :i ORDER BY s.name"), {"i": abs_id})]
+    return narrators, series
+
+
+def test_edits_that_remove_narrators_or_series_are_mirrored(items: list[AbsItem], db_a: Engine, db_b: Engine) -> None:
+    """An ABS user fixing a wrong narrator or series must see the fix, not the union of old and new."""
+    store(db_a, items, batch=250)
+    def work(i: AbsItem) -> str:
+        return work_key(fold_name(work_title(i)), [fold_name(a.name) for a in i.authors])
+
+    works, recordings = Counter(map(work, items)), Counter(i.asin for i in items)
+    item = next(i for i in items
+                if len(i.series) >= 2 and i.narrators and i.asin and recordings[i.asin] == 1 and works[work(i)] == 1)
+    kept = item.series[0]
+    edited = dataclasses.replace(item, narrators=("Zed Newvoice", *item.narrators[1:]),
+                                 series=(SeriesRef(kept.id, kept.name, "7"),), updated_at=item.updated_at + 1)
+    store(db_a, [edited], batch=1)
+    narrators, series = _narrators_and_series(db_a, item.id)
+    assert narrators == ["Zed Newvoice", *item.narrators[1:]]
+    assert series == [(kept.name, "7")]
+    # the same end state as a database that only ever saw the edited item
+    rest = [i for i in items if i.id != item.id]
+    store(db_b, rest + [edited], batch=250)
+    assert dump(db_a) == dump(db_b)

@@ -15,6 +15,11 @@ library) writes nothing. Rows are ordered by key in every statement so two worke
 overlapping batches take row locks in the same order and cannot deadlock. "Smallest wins"
 comparisons use ``COLLATE "C"`` — code-point order, the same as Python's ``<`` — so which spelling
 or item wins never depends on the order batches were stored in.
+
+What an item *says* replaces what it said before: a recording's narrators are its source item's
+current ones, and an item's series claims (``library_item_series``) are replaced, with the
+memberships of the works they touch derived again — so a narrator or series corrected in ABS is
+corrected here, not kept beside the new one.
 """
 
 from __future__ import annotations
@@ -75,21 +80,6 @@ SELECT w.id, a.id, r.ordinal FROM json_to_recordset(CAST(:doc AS json)) AS r(wor
 ON CONFLICT DO NOTHING
 """)
 
-_SERIES_MEMBERSHIPS = text("""
-INSERT INTO series_memberships (work_id, series_id, position, sort_key, source_item)
-SELECT w.id, s.id, r.position, r.sort_key, r.source_item
-  FROM json_to_recordset(CAST(:doc AS json))
-       AS r(work text, series text, position text, sort_key float8, source_item text)
-  JOIN works w ON w.key = r.work
-  JOIN series s ON s.key = r.series
- ORDER BY w.id, s.id
-ON CONFLICT (work_id, series_id) DO UPDATE
-   SET position = excluded.position, sort_key = excluded.sort_key, source_item = excluded.source_item
- WHERE excluded.source_item COLLATE "C" <= series_memberships.source_item COLLATE "C"
-   AND (series_memberships.position, series_memberships.source_item)
-       IS DISTINCT FROM (excluded.position, excluded.source_item)
-""")
-
 _RECORDINGS = text("""
 INSERT INTO recordings (key, work_id, asin, isbn, language, abridged, explicit, duration_seconds, size_bytes,
                         audio_files, source_item)
@@ -114,13 +104,26 @@ ON CONFLICT (key) DO UPDATE
         excluded.source_item)
 """)
 
-_RECORDING_NARRATORS = text("""
+# A recording's narrators are its source item's (like every other field of the recording): links
+# the source no longer lists go, so a narrator fixed in ABS is replaced rather than added to.
+_NARRATORS_STALE = text("""
+DELETE FROM recording_narrators rn
+ USING recordings c, json_to_recordset(CAST(:owners AS json)) AS o(key text, source_item text)
+ WHERE c.key = o.key AND c.source_item = o.source_item AND rn.recording_id = c.id
+   AND NOT EXISTS (SELECT 1 FROM json_to_recordset(CAST(:doc AS json)) AS r(recording text, narrator text)
+                     JOIN narrators n ON n.key = r.narrator
+                    WHERE r.recording = o.key AND n.id = rn.narrator_id)
+""")
+
+_NARRATORS = text("""
 INSERT INTO recording_narrators (recording_id, narrator_id, ordinal)
-SELECT c.id, n.id, r.ordinal FROM json_to_recordset(CAST(:doc AS json)) AS r(recording text, narrator text, ordinal int)
-  JOIN recordings c ON c.key = r.recording
+SELECT c.id, n.id, r.ordinal
+  FROM json_to_recordset(CAST(:doc AS json)) AS r(recording text, narrator text, ordinal int, source_item text)
+  JOIN recordings c ON c.key = r.recording AND c.source_item = r.source_item
   JOIN narrators n ON n.key = r.narrator
  ORDER BY c.id, n.id
-ON CONFLICT DO NOTHING
+ON CONFLICT (recording_id, narrator_id) DO UPDATE SET ordinal = excluded.ordinal
+ WHERE recording_narrators.ordinal IS DISTINCT FROM excluded.ordinal
 """)
 
 _LIBRARY_ITEMS = text("""
@@ -144,6 +147,61 @@ ON CONFLICT (abs_id) DO UPDATE
 """)
 
 
+# Each item's series claims are replaced by what it says now ...
+_CLAIMS_STALE = text("""
+DELETE FROM library_item_series c
+ WHERE c.abs_id = ANY(:ids)
+   AND NOT EXISTS (SELECT 1 FROM json_to_recordset(CAST(:doc AS json)) AS r(abs_id text, series text)
+                     JOIN series s ON s.key = r.series
+                    WHERE r.abs_id = c.abs_id AND s.id = c.series_id)
+""")
+
+_CLAIMS = text("""
+INSERT INTO library_item_series (abs_id, series_id, position, sort_key)
+SELECT r.abs_id, s.id, r.position, r.sort_key
+  FROM json_to_recordset(CAST(:doc AS json)) AS r(abs_id text, series text, position text, sort_key float8)
+  JOIN series s ON s.key = r.series
+ ORDER BY r.abs_id COLLATE "C", s.id
+ON CONFLICT (abs_id, series_id) DO UPDATE SET position = excluded.position, sort_key = excluded.sort_key
+ WHERE (library_item_series.position, library_item_series.sort_key)
+       IS DISTINCT FROM (excluded.position, excluded.sort_key)
+""")
+
+# ... then the memberships of every work they touch are derived again: the works the items belong
+# to now, and the works whose memberships came from them (an item that moved to another work).
+# The works are locked first, in id order, so two workers deriving one work take turns, and the
+# derivation (a separate statement: READ COMMITTED gives it a fresh snapshot) sees every claim.
+_LOCK_WORKS = text("""
+SELECT w.id FROM works w
+ WHERE w.id IN (SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
+                 WHERE i.abs_id = ANY(:ids)
+                UNION SELECT m.work_id FROM series_memberships m WHERE m.source_item = ANY(:ids))
+ ORDER BY w.id FOR UPDATE
+""")
+
+_MEMBERSHIPS = text("""
+WITH wanted AS (
+    SELECT DISTINCT ON (c.work_id, cl.series_id)
+           c.work_id, cl.series_id, cl.position, cl.sort_key, cl.abs_id AS source_item
+      FROM library_item_series cl
+      JOIN library_items i ON i.abs_id = cl.abs_id
+      JOIN recordings c ON c.id = i.recording_id
+     WHERE c.work_id = ANY(:works)
+     ORDER BY c.work_id, cl.series_id, cl.abs_id COLLATE "C"
+), stale AS (
+    DELETE FROM series_memberships m
+     WHERE m.work_id = ANY(:works)
+       AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.work_id = m.work_id AND w.series_id = m.series_id)
+)
+INSERT INTO series_memberships (work_id, series_id, position, sort_key, source_item)
+SELECT work_id, series_id, position, sort_key, source_item FROM wanted ORDER BY work_id, series_id
+ON CONFLICT (work_id, series_id) DO UPDATE
+   SET position = excluded.position, sort_key = excluded.sort_key, source_item = excluded.source_item
+ WHERE (series_memberships.position, series_memberships.sort_key, series_memberships.source_item)
+       IS DISTINCT FROM (excluded.position, excluded.sort_key, excluded.source_item)
+""")
+
+
 @dataclass(frozen=True)
 class BatchResult:
     items: int
@@ -157,9 +215,9 @@ class _Batch:
         self.names: dict[str, dict[str, str]] = {"authors": {}, "series": {}, "narrators": {}}
         self.works: dict[str, dict[str, str]] = {}
         self.work_authors: dict[tuple[str, str], int] = {}
-        self.memberships: dict[tuple[str, str], dict[str, Any]] = {}
+        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
         self.recordings: dict[str, dict[str, Any]] = {}
-        self.narrations: dict[tuple[str, str], int] = {}
+        self.narrations: dict[str, list[dict[str, Any]]] = {}
         self.items: list[dict[str, Any]] = []
         # Per batch, not per process: a process-wide cache of every name seen grew the worker with
         # the library (+19 MB at 100k items) to save ~0.1 s of CPU per 10k items.
@@ -193,10 +251,10 @@ class _Batch:
             self.work_authors[(wkey, akey)] = n  # descending item order: the smallest item's ordinal wins
         for ref in item.series:
             skey = self.name("series", ref.name)
-            if skey:
+            if skey and (item.id, skey) not in self.claims:  # a series listed twice: its first mention
                 position = ref.sequence.strip() if ref.sequence and ref.sequence.strip() else None
-                self.memberships[(wkey, skey)] = {"work": wkey, "series": skey, "position": position,
-                                                  "sort_key": position_sort_key(position), "source_item": item.id}
+                self.claims[(item.id, skey)] = {"abs_id": item.id, "series": skey, "position": position,
+                                                "sort_key": position_sort_key(position)}
         rkey = recording_key(item)
         self.recordings[rkey] = {
             "key": rkey, "work": wkey, "source_item": item.id,
@@ -207,19 +265,25 @@ class _Batch:
             "audio_files": [{"codec": f.codec, "bitrate": f.bitrate, "duration": f.duration, "channels": f.channels,
                              "format": f.format, "filename": f.filename} for f in item.audio_files],
         }
+        narrations: dict[str, dict[str, Any]] = {}
         for n, narrator in enumerate(item.narrators):
             nkey = self.name("narrators", narrator)
-            if nkey:
-                self.narrations[(rkey, nkey)] = n
+            if nkey and nkey not in narrations:
+                narrations[nkey] = {"recording": rkey, "narrator": nkey, "ordinal": n, "source_item": item.id}
+        self.narrations[rkey] = list(narrations.values())  # the smallest item of the recording wins
         self.items.append({"abs_id": item.id, "library_id": item.library_id, "recording": rkey, "path": item.path,
                            "ino": item.ino or None, "abs_updated_at": item.updated_at,
                            "duration_seconds": item.duration_seconds,
                            "state": "missing" if item.is_missing else "present", "title": item.title})
 
 
+def _json(rows: list[Any]) -> str:
+    return orjson.dumps(rows).decode()
+
+
 def _run(session: Session, statement: Any, rows: list[Any]) -> None:
     if rows:
-        session.execute(statement, {"doc": orjson.dumps(rows).decode()})
+        session.execute(statement, {"doc": _json(rows)})
 
 
 def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
@@ -233,9 +297,17 @@ def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
         _run(session, _NAMES[table], [{"key": k, "name": v} for k, v in names.items()])
     _run(session, _WORKS, list(batch.works.values()))
     _run(session, _WORK_AUTHORS, [{"work": w, "author": a, "ordinal": o} for (w, a), o in batch.work_authors.items()])
-    _run(session, _SERIES_MEMBERSHIPS, list(batch.memberships.values()))
     _run(session, _RECORDINGS, list(batch.recordings.values()))
-    _run(session, _RECORDING_NARRATORS,
-         [{"recording": r, "narrator": n, "ordinal": o} for (r, n), o in batch.narrations.items()])
+    narrations = [row for rows in batch.narrations.values() for row in rows]
+    owners = [{"key": r["key"], "source_item": r["source_item"]} for r in batch.recordings.values()]
+    session.execute(_NARRATORS_STALE, {"owners": _json(owners), "doc": _json(narrations)})
+    _run(session, _NARRATORS, narrations)
     _run(session, _LIBRARY_ITEMS, batch.items)
+    ids = [item.id for item in books]
+    claims = list(batch.claims.values())
+    session.execute(_CLAIMS_STALE, {"ids": ids, "doc": _json(claims)})
+    _run(session, _CLAIMS, claims)
+    works = list(session.scalars(_LOCK_WORKS, {"ids": ids}))
+    if works:
+        session.execute(_MEMBERSHIPS, {"works": works})
     return BatchResult(len(books), len(batch.works))
