@@ -85,7 +85,7 @@ INSERT INTO recordings (key, work_id, asin, isbn, language, abridged, explicit, 
                         audio_files, source_item)
 SELECT r.key, w.id, r.asin, r.isbn, r.language, r.abridged, r.explicit, r.duration_seconds, r.size_bytes,
        r.audio_files, r.source_item
-  FROM json_to_recordset(CAST(:doc AS json))
+  FROM jsonb_to_recordset(CAST(:doc AS jsonb))
        AS r(key text, work text, asin text, isbn text, language text, abridged bool, explicit bool,
             duration_seconds float8, size_bytes bigint, audio_files jsonb, source_item text)
   JOIN works w ON w.key = r.work
@@ -107,12 +107,19 @@ ON CONFLICT (key) DO UPDATE
 # A recording's narrators are its source item's (like every other field of the recording): links
 # the source no longer lists go, so a narrator fixed in ABS is replaced rather than added to.
 _NARRATORS_STALE = text("""
+WITH own AS MATERIALIZED (
+    SELECT c.id FROM json_to_recordset(CAST(:owners AS json)) AS o(key text, source_item text)
+      JOIN recordings c ON c.key = o.key AND c.source_item = o.source_item
+), keep AS MATERIALIZED (
+    SELECT c.id AS recording_id, n.id AS narrator_id
+      FROM json_to_recordset(CAST(:doc AS json)) AS r(recording text, narrator text)
+      JOIN recordings c ON c.key = r.recording
+      JOIN narrators n ON n.key = r.narrator
+)
 DELETE FROM recording_narrators rn
- USING recordings c, json_to_recordset(CAST(:owners AS json)) AS o(key text, source_item text)
- WHERE c.key = o.key AND c.source_item = o.source_item AND rn.recording_id = c.id
-   AND NOT EXISTS (SELECT 1 FROM json_to_recordset(CAST(:doc AS json)) AS r(recording text, narrator text)
-                     JOIN narrators n ON n.key = r.narrator
-                    WHERE r.recording = o.key AND n.id = rn.narrator_id)
+ USING (SELECT x.recording_id, x.narrator_id FROM own JOIN recording_narrators x ON x.recording_id = own.id
+        EXCEPT SELECT recording_id, narrator_id FROM keep) stale
+ WHERE rn.recording_id = stale.recording_id AND rn.narrator_id = stale.narrator_id
 """)
 
 _NARRATORS = text("""
@@ -149,11 +156,15 @@ ON CONFLICT (abs_id) DO UPDATE
 
 # Each item's series claims are replaced by what it says now ...
 _CLAIMS_STALE = text("""
+WITH keep AS MATERIALIZED (
+    SELECT r.abs_id, s.id AS series_id FROM json_to_recordset(CAST(:doc AS json)) AS r(abs_id text, series text)
+      JOIN series s ON s.key = r.series
+)
 DELETE FROM library_item_series c
- WHERE c.abs_id = ANY(:ids)
-   AND NOT EXISTS (SELECT 1 FROM json_to_recordset(CAST(:doc AS json)) AS r(abs_id text, series text)
-                     JOIN series s ON s.key = r.series
-                    WHERE r.abs_id = c.abs_id AND s.id = c.series_id)
+ USING (SELECT x.abs_id, x.series_id FROM library_item_series x
+         WHERE x.abs_id IN (SELECT json_array_elements_text(CAST(:ids AS json)))
+        EXCEPT SELECT abs_id, series_id FROM keep) stale
+ WHERE c.abs_id = stale.abs_id AND c.series_id = stale.series_id
 """)
 
 _CLAIMS = text("""
@@ -167,31 +178,42 @@ ON CONFLICT (abs_id, series_id) DO UPDATE SET position = excluded.position, sort
        IS DISTINCT FROM (excluded.position, excluded.sort_key)
 """)
 
-# ... then the memberships of every work they touch are derived again: the works the items belong
-# to now, and the works whose memberships came from them (an item that moved to another work).
+# ... then the memberships of every work they touch are derived again: the works the batch's items
+# and recordings belonged to before it (read before anything moves: a recording whose source item
+# was retitled moves to another work with every item's claims) and the works they belong to after.
 # The works are locked first, in id order, so two workers deriving one work take turns, and the
 # derivation (a separate statement: READ COMMITTED gives it a fresh snapshot) sees every claim.
+_WORKS_BEFORE = text("""
+SELECT c.work_id FROM recordings c WHERE c.key IN (SELECT json_array_elements_text(CAST(:recordings AS json)))
+UNION
+SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
+ WHERE i.abs_id IN (SELECT json_array_elements_text(CAST(:ids AS json)))
+""")
+
 _LOCK_WORKS = text("""
 SELECT w.id FROM works w
- WHERE w.id IN (SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
-                 WHERE i.abs_id = ANY(:ids)
-                UNION SELECT m.work_id FROM series_memberships m WHERE m.source_item = ANY(:ids))
+ WHERE w.id IN (SELECT CAST(json_array_elements_text(CAST(:before AS json)) AS int)
+                UNION
+                SELECT c.work_id FROM recordings c
+                 WHERE c.key IN (SELECT json_array_elements_text(CAST(:recordings AS json))))
  ORDER BY w.id FOR UPDATE
 """)
 
 _MEMBERSHIPS = text("""
-WITH wanted AS (
+WITH works_ AS MATERIALIZED (SELECT CAST(json_array_elements_text(CAST(:works AS json)) AS int) AS id),
+wanted AS (
     SELECT DISTINCT ON (c.work_id, cl.series_id)
            c.work_id, cl.series_id, cl.position, cl.sort_key, cl.abs_id AS source_item
       FROM library_item_series cl
       JOIN library_items i ON i.abs_id = cl.abs_id
       JOIN recordings c ON c.id = i.recording_id
-     WHERE c.work_id = ANY(:works)
+     WHERE c.work_id IN (SELECT id FROM works_)
      ORDER BY c.work_id, cl.series_id, cl.abs_id COLLATE "C"
 ), stale AS (
     DELETE FROM series_memberships m
-     WHERE m.work_id = ANY(:works)
-       AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.work_id = m.work_id AND w.series_id = m.series_id)
+     USING (SELECT x.work_id, x.series_id FROM series_memberships x WHERE x.work_id IN (SELECT id FROM works_)
+            EXCEPT SELECT work_id, series_id FROM wanted) gone
+     WHERE m.work_id = gone.work_id AND m.series_id = gone.series_id
 )
 INSERT INTO series_memberships (work_id, series_id, position, sort_key, source_item)
 SELECT work_id, series_id, position, sort_key, source_item FROM wanted ORDER BY work_id, series_id
@@ -297,17 +319,19 @@ def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
         _run(session, _NAMES[table], [{"key": k, "name": v} for k, v in names.items()])
     _run(session, _WORKS, list(batch.works.values()))
     _run(session, _WORK_AUTHORS, [{"work": w, "author": a, "ordinal": o} for (w, a), o in batch.work_authors.items()])
+    ids, recording_keys = [item.id for item in books], list(batch.recordings)
+    keys_doc, ids_doc = _json(recording_keys), _json(ids)
+    works_before = list(session.scalars(_WORKS_BEFORE, {"recordings": keys_doc, "ids": ids_doc}))
     _run(session, _RECORDINGS, list(batch.recordings.values()))
     narrations = [row for rows in batch.narrations.values() for row in rows]
     owners = [{"key": r["key"], "source_item": r["source_item"]} for r in batch.recordings.values()]
     session.execute(_NARRATORS_STALE, {"owners": _json(owners), "doc": _json(narrations)})
     _run(session, _NARRATORS, narrations)
     _run(session, _LIBRARY_ITEMS, batch.items)
-    ids = [item.id for item in books]
     claims = list(batch.claims.values())
-    session.execute(_CLAIMS_STALE, {"ids": ids, "doc": _json(claims)})
+    session.execute(_CLAIMS_STALE, {"ids": ids_doc, "doc": _json(claims)})
     _run(session, _CLAIMS, claims)
-    works = list(session.scalars(_LOCK_WORKS, {"ids": ids}))
+    works = list(session.scalars(_LOCK_WORKS, {"before": _json(works_before), "recordings": keys_doc}))
     if works:
-        session.execute(_MEMBERSHIPS, {"works": works})
+        session.execute(_MEMBERSHIPS, {"works": _json(works)})
     return BatchResult(len(books), len(batch.works))
