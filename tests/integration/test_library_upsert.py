@@ -171,3 +171,22 @@ def test_edits_that_remove_narrators_or_series_are_mirrored(items: list[AbsItem]
     rest = [i for i in items if i.id != item.id]
     store(db_b, rest + [edited], batch=250)
     assert dump(db_a) == dump(db_b)
+
+
+def test_an_item_that_gains_an_asin_keeps_its_recording_row(items: list[AbsItem], db_a: Engine,
+                                                             db_b: Engine) -> None:
+    """Metadata matches hang off the recording row: an ASIN set by an ABS match or by our write-back
+    must not orphan them on a new row."""
+    item = next(i for i in items if not i.asin and i.media_type == "book")
+    store(db_a, items, batch=250)
+    with db_a.connect() as c:
+        before = c.scalar(text("SELECT recording_id FROM library_items WHERE abs_id = :i"), {"i": item.id})
+    edited = dataclasses.replace(item, asin="B0NEWASIN1", updated_at=item.updated_at + 1)
+    store(db_a, [edited], batch=1)
+    with db_a.connect() as c:
+        after = c.execute(text("SELECT r.id, r.key FROM library_items i JOIN recordings r ON r.id = i.recording_id"
+                               " WHERE i.abs_id = :i"), {"i": item.id}).one()
+        orphans = c.scalar(text("SELECT count(*) FROM recordings WHERE key = :k"), {"k": f"item:{item.id}"})
+    assert tuple(after) == (before, "asin:B0NEWASIN1") and orphans == 0
+    store(db_b, [i for i in items if i.id != item.id] + [edited], batch=250)
+    assert dump(db_a) == dump(db_b)

@@ -24,6 +24,7 @@ corrected here, not kept beside the new one.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +32,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.normalize import fold_name, position_sort_key
 from workers.library.abs_models import AbsItem
 
+log = logging.getLogger(__name__)
 SEP = "\x1f"
 
 def work_title(item: AbsItem) -> str:
@@ -106,6 +109,16 @@ ON CONFLICT (key) DO UPDATE
 
 # A recording's narrators are its source item's (like every other field of the recording): links
 # the source no longer lists go, so a narrator fixed in ABS is replaced rather than added to.
+# An item that gains an ASIN (an ABS "match", or our own write-back) moves from its ``item:<id>``
+# recording to ``asin:<ASIN>``. When no recording has that key yet, the row is re-keyed rather
+# than replaced, so what hangs off it (metadata matches, merged fields) stays with the edition.
+_REKEY_RECORDINGS = text("""
+UPDATE recordings c SET key = r.key
+  FROM json_to_recordset(CAST(:doc AS json)) AS r(key text, source_item text)
+ WHERE c.key = 'item:' || r.source_item
+   AND NOT EXISTS (SELECT 1 FROM recordings x WHERE x.key = r.key)
+""")
+
 _NARRATORS_STALE = text("""
 WITH own AS MATERIALIZED (
     SELECT c.id FROM json_to_recordset(CAST(:owners AS json)) AS o(key text, source_item text)
@@ -308,6 +321,20 @@ def _run(session: Session, statement: Any, rows: list[Any]) -> None:
         session.execute(statement, {"doc": _json(rows)})
 
 
+def _rekey_recordings(session: Session, rows: list[dict[str, str]]) -> None:
+    """Re-key ``item:`` recordings whose item now has an ASIN (one source item per key, so no
+    two rows of this batch race for one key). Another worker re-keying to the same ASIN at the
+    same moment makes this a unique violation: the savepoint drops the re-keying and the item
+    gets a new recording row, as it would without this step."""
+    if not rows:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(_REKEY_RECORDINGS, {"doc": _json(rows)})
+    except IntegrityError:
+        log.info("recording re-keying raced another worker; %d item(s) get new recording rows", len(rows))
+
+
 def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
     books = sorted((i for i in items if i.media_type == "book"), key=lambda b: b.id, reverse=True)
     if not books:
@@ -322,6 +349,8 @@ def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
     ids, recording_keys = [item.id for item in books], list(batch.recordings)
     keys_doc, ids_doc = _json(recording_keys), _json(ids)
     works_before = list(session.scalars(_WORKS_BEFORE, {"recordings": keys_doc, "ids": ids_doc}))
+    _rekey_recordings(session, [{"key": r["key"], "source_item": r["source_item"]}
+                                for r in batch.recordings.values() if r["key"].startswith("asin:")])
     _run(session, _RECORDINGS, list(batch.recordings.values()))
     narrations = [row for rows in batch.narrations.values() for row in rows]
     owners = [{"key": r["key"], "source_item": r["source_item"]} for r in batch.recordings.values()]
