@@ -31,7 +31,8 @@ from shared.normalize import fold_name
 from tests.sims.abs import generate_library, serve_abs
 from workers.library.abs_client import AbsClient
 from workers.library.abs_models import AbsItem, SeriesRef
-from workers.library.upsert import upsert_items, work_key, work_title
+from workers.library.sync import mark_gone
+from workers.library.upsert import derive_memberships, upsert_items, work_key, work_title
 
 DOMAIN_TABLES = ("works", "authors", "series", "narrators", "work_authors", "series_memberships", "recordings",
                  "recording_narrators", "library_items", "library_item_series")
@@ -190,3 +191,26 @@ def test_an_item_that_gains_an_asin_keeps_its_recording_row(items: list[AbsItem]
     assert tuple(after) == (before, "asin:B0NEWASIN1") and orphans == 0
     store(db_b, [i for i in items if i.id != item.id] + [edited], batch=250)
     assert dump(db_a) == dump(db_b)
+
+
+def test_a_deleted_edition_stops_claiming_its_series_and_claims_it_again_if_it_returns(
+        items: list[AbsItem], db_a: Engine) -> None:
+    """Two editions of one work, one of them wrongly tagged with a series: deleting that edition in
+    ABS takes the work out of the series (the item is kept, marked gone)."""
+    first = next(i for i in items if i.series and i.media_type == "book")
+    twin = dataclasses.replace(first, id="zz-twin-edition", asin=None, path=first.path + " (copy)", ino="999",
+                               series=(SeriesRef("s-wrong", "A Wrong Series", "3"),))
+    store(db_a, [*items, twin], batch=250)
+
+    def series_of_work() -> set[str]:
+        return {fold_name(name) for name, _ in _narrators_and_series(db_a, first.id)[1]}
+
+    wrong, right = fold_name("A Wrong Series"), fold_name(first.series[0].name)
+    assert {wrong, right} <= series_of_work()
+    with Session(db_a) as s, s.begin():
+        assert mark_gone(s, [twin.id]) == 1
+    assert wrong not in series_of_work() and right in series_of_work()
+    with Session(db_a) as s, s.begin():
+        s.execute(text("UPDATE library_items SET state = 'present' WHERE abs_id = :i"), {"i": twin.id})
+        derive_memberships(s, [twin.id])
+    assert wrong in series_of_work()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shared.db import session_scope
 from shared.models.library import Library, LibraryItem, ListingRow
 from workers.library.abs_client import AbsClient
-from workers.library.upsert import upsert_items
+from workers.library.upsert import derive_memberships, upsert_items
 
 log = logging.getLogger(__name__)
 CHUNK = 250
@@ -108,6 +108,7 @@ SELECT i.abs_id FROM library_items i
 def apply_drift(scratch: str, diff: LibraryDiff) -> None:
     with session_scope() as s:
         rows = s.execute(_DRIFT, {"scratch": scratch}).all()
+        derive_memberships(s, [r[0] for r in rows])  # a gone item listed again claims its series again
     diff.drift = len(rows)
     diff.drift_sample = [{"abs_id": r[0], "state": r[1], "path": r[2]} for r in rows[:DRIFT_SAMPLE]]
 
@@ -142,11 +143,17 @@ def confirm_gone(client: AbsClient, library_id: str, scratch: str) -> tuple[int,
         still_there += [i for i in ids if i in found]
         if missing:
             with session_scope() as s:
-                marked = s.execute(update(LibraryItem)
-                                   .where(LibraryItem.abs_id.in_(missing), LibraryItem.state != "gone")
-                                   .values(state="gone").returning(LibraryItem.abs_id)).all()
-                gone += len(marked)
+                gone += mark_gone(s, missing)
     return gone, still_there
+
+
+def mark_gone(session: Session, abs_ids: list[str]) -> int:
+    """Mark items ABS no longer has as gone (kept, never deleted); their series claims stop counting."""
+    marked = [r[0] for r in session.execute(update(LibraryItem)
+                                            .where(LibraryItem.abs_id.in_(abs_ids), LibraryItem.state != "gone")
+                                            .values(state="gone").returning(LibraryItem.abs_id))]
+    derive_memberships(session, marked)
+    return len(marked)
 
 
 def drop_listing(scratch: str) -> None:

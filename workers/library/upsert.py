@@ -218,7 +218,7 @@ wanted AS (
     SELECT DISTINCT ON (c.work_id, cl.series_id)
            c.work_id, cl.series_id, cl.position, cl.sort_key, cl.abs_id AS source_item
       FROM library_item_series cl
-      JOIN library_items i ON i.abs_id = cl.abs_id
+      JOIN library_items i ON i.abs_id = cl.abs_id AND i.state <> 'gone'
       JOIN recordings c ON c.id = i.recording_id
      WHERE c.work_id IN (SELECT id FROM works_)
      ORDER BY c.work_id, cl.series_id, cl.abs_id COLLATE "C"
@@ -319,6 +319,26 @@ def _json(rows: list[Any]) -> str:
 def _run(session: Session, statement: Any, rows: list[Any]) -> None:
     if rows:
         session.execute(statement, {"doc": _json(rows)})
+
+
+_LOCK_WORKS_OF_ITEMS = text("""
+SELECT w.id FROM works w
+ WHERE w.id IN (SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
+                 WHERE i.abs_id IN (SELECT json_array_elements_text(CAST(:ids AS json))))
+ ORDER BY w.id FOR UPDATE
+""")
+
+
+def derive_memberships(session: Session, abs_ids: Sequence[str]) -> None:
+    """Derive again the series memberships of the works these items belong to.
+
+    For state changes made outside :func:`upsert_items`: an item deleted in ABS (marked ``gone``)
+    stops contributing its series claims, and one that comes back contributes them again.
+    """
+    if abs_ids:
+        works = list(session.scalars(_LOCK_WORKS_OF_ITEMS, {"ids": _json(list(abs_ids))}))
+        if works:
+            session.execute(_MEMBERSHIPS, {"works": _json(works)})
 
 
 def _rekey_recordings(session: Session, rows: list[dict[str, str]]) -> None:
