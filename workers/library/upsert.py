@@ -41,6 +41,7 @@ from workers.library.abs_models import AbsItem
 log = logging.getLogger(__name__)
 SEP = "\x1f"
 
+
 def work_title(item: AbsItem) -> str:
     return (item.title or os.path.basename(item.path.rstrip("/")) or item.id).strip()
 
@@ -207,8 +208,8 @@ _LOCK_WORKS = text("""
 SELECT w.id FROM works w
  WHERE w.id IN (SELECT CAST(json_array_elements_text(CAST(:before AS json)) AS int)
                 UNION
-                SELECT c.work_id FROM recordings c
-                 WHERE c.key IN (SELECT json_array_elements_text(CAST(:recordings AS json))))
+                SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
+                 WHERE i.abs_id IN (SELECT json_array_elements_text(CAST(:ids AS json))))
  ORDER BY w.id FOR UPDATE
 """)
 
@@ -321,22 +322,15 @@ def _run(session: Session, statement: Any, rows: list[Any]) -> None:
         session.execute(statement, {"doc": _json(rows)})
 
 
-_LOCK_WORKS_OF_ITEMS = text("""
-SELECT w.id FROM works w
- WHERE w.id IN (SELECT c.work_id FROM library_items i JOIN recordings c ON c.id = i.recording_id
-                 WHERE i.abs_id IN (SELECT json_array_elements_text(CAST(:ids AS json))))
- ORDER BY w.id FOR UPDATE
-""")
+def derive_memberships(session: Session, abs_ids: Sequence[str], works_before: Sequence[int] = ()) -> None:
+    """Derive again the series memberships of the works these items belong to (and of
+    ``works_before``, the works they belonged to before a change moved them).
 
-
-def derive_memberships(session: Session, abs_ids: Sequence[str]) -> None:
-    """Derive again the series memberships of the works these items belong to.
-
-    For state changes made outside :func:`upsert_items`: an item deleted in ABS (marked ``gone``)
-    stops contributing its series claims, and one that comes back contributes them again.
+    Also for state changes made outside :func:`upsert_items`: an item deleted in ABS (marked
+    ``gone``) stops contributing its series claims, and one that comes back contributes them again.
     """
-    if abs_ids:
-        works = list(session.scalars(_LOCK_WORKS_OF_ITEMS, {"ids": _json(list(abs_ids))}))
+    if abs_ids or works_before:
+        works = list(session.scalars(_LOCK_WORKS, {"before": _json(list(works_before)), "ids": _json(list(abs_ids))}))
         if works:
             session.execute(_MEMBERSHIPS, {"works": _json(works)})
 
@@ -369,18 +363,15 @@ def upsert_items(session: Session, items: Sequence[AbsItem]) -> BatchResult:
     ids, recording_keys = [item.id for item in books], list(batch.recordings)
     keys_doc, ids_doc = _json(recording_keys), _json(ids)
     works_before = list(session.scalars(_WORKS_BEFORE, {"recordings": keys_doc, "ids": ids_doc}))
-    _rekey_recordings(session, [{"key": r["key"], "source_item": r["source_item"]}
-                                for r in batch.recordings.values() if r["key"].startswith("asin:")])
+    owners = [{"key": r["key"], "source_item": r["source_item"]} for r in batch.recordings.values()]
+    _rekey_recordings(session, [o for o in owners if o["key"].startswith("asin:")])
     _run(session, _RECORDINGS, list(batch.recordings.values()))
     narrations = [row for rows in batch.narrations.values() for row in rows]
-    owners = [{"key": r["key"], "source_item": r["source_item"]} for r in batch.recordings.values()]
     session.execute(_NARRATORS_STALE, {"owners": _json(owners), "doc": _json(narrations)})
     _run(session, _NARRATORS, narrations)
     _run(session, _LIBRARY_ITEMS, batch.items)
     claims = list(batch.claims.values())
     session.execute(_CLAIMS_STALE, {"ids": ids_doc, "doc": _json(claims)})
     _run(session, _CLAIMS, claims)
-    works = list(session.scalars(_LOCK_WORKS, {"before": _json(works_before), "recordings": keys_doc}))
-    if works:
-        session.execute(_MEMBERSHIPS, {"works": _json(works)})
+    derive_memberships(session, ids, works_before)
     return BatchResult(len(books), len(batch.works))
