@@ -3,6 +3,10 @@
 ``up`` runs the whole stack on one host (shared/supervisor.py); ``api``, ``worker <pool>``,
 ``beat``, ``flower`` and ``migrate`` run one piece; ``apikey create`` and ``config check`` are
 operator tools. Every command validates settings first and exits 2 with what to set.
+
+The operator tools (``apikey``, ``migrate``, ``config check``) run in another shell than ``up``:
+when no URL is set they find the servers ``up`` started through MAMC_DATA_DIR/stack.json
+(shared/stackstate.py), and say what to run when no stack is running. Explicit URLs always win.
 """
 
 from __future__ import annotations
@@ -19,6 +23,34 @@ from shared.pools import QUEUES
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+
+
+def _use_running_stack(*, need_redis: bool) -> None:
+    """Point this process at the servers of the running ``mamcrawler up`` when no URL is set.
+
+    Explicit MAMC_DATABASE_URL / MAMC_REDIS_URL win: only unset ones are filled in from the
+    stack's state file. Raises StackNotRunning (a ConfigError: exit 2 with what to run) when a
+    needed URL is unset and no live stack owns the data dir.
+    """
+    from shared.settings import get_settings
+    from shared.stackstate import find_running_stack
+
+    settings = get_settings()
+    if settings.database_url and (settings.redis_url or not need_redis):
+        return
+    state = find_running_stack(settings.data_dir)
+    for name, have, found in (("MAMC_DATABASE_URL", settings.database_url, state.database_url),
+                              ("MAMC_REDIS_URL", settings.redis_url, state.redis_url)):
+        if not have and found:
+            os.environ[name] = found
+    get_settings.cache_clear()
+    settings = get_settings()
+    for name, value in (("MAMC_DATABASE_URL", settings.database_url),
+                        ("MAMC_REDIS_URL", settings.redis_url if need_redis else "-")):
+        if not value:  # that stack was given this server by URL in its own environment
+            raise ConfigError(f"the stack of pid {state.pid} ({state.path}) did not start its own server for "
+                              f"{name}: set {name} here to the value that stack was started with")
+    print(f"mamcrawler: using the stack `mamcrawler up` runs (pid {state.pid}, {state.path})", file=sys.stderr)
 
 
 def cmd_api(_: argparse.Namespace) -> None:
@@ -90,7 +122,9 @@ def cmd_flower(_: argparse.Namespace) -> None:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
+    _use_running_stack(need_redis=False)
     from shared.migrate import upgrade
+
 
     upgrade()
     print("database is at the latest migration")
@@ -103,6 +137,7 @@ def cmd_apikey(ns: argparse.Namespace) -> None:
     from shared.db import session_scope
     from shared.models.jobs import ApiKey
 
+    _use_running_stack(need_redis=False)
     with session_scope() as s:
         if s.scalar(select(ApiKey.id).where(ApiKey.name == ns.name)) is not None:
             raise ConfigError(f"an API key named {ns.name!r} already exists; choose another --name")
@@ -115,6 +150,7 @@ def cmd_apikey_list(_: argparse.Namespace) -> None:
     from shared.apikeys import list_api_keys
     from shared.db import session_scope
 
+    _use_running_stack(need_redis=False)
     with session_scope() as s:
         keys = list_api_keys(s)
         print(f"{'NAME':<24} {'PREFIX':<14} {'CREATED':<20} REVOKED")
@@ -127,6 +163,7 @@ def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
     from shared.apikeys import revoke_api_key
     from shared.db import session_scope
 
+    _use_running_stack(need_redis=False)
     with session_scope() as s:
         if not revoke_api_key(s, ns.name):
             raise ConfigError(f"no active API key named {ns.name!r} (see `mamcrawler apikey list`)")
@@ -135,15 +172,20 @@ def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
 
 def cmd_config_check(_: argparse.Namespace) -> None:
     from shared.settings import get_settings
+    from shared.stackstate import StackNotRunning
 
     settings = get_settings()
     if settings.embedded:
-        # The embedded servers only exist while `mamcrawler up` runs; check the registry against
-        # a broker URL that is never contacted.
-        os.environ.setdefault("MAMC_REDIS_URL", "redis://127.0.0.1:1/0")
-        os.environ.setdefault("MAMC_DATABASE_URL", "postgresql+psycopg://unused@127.0.0.1:1/unused")
-        get_settings.cache_clear()
-        print("embedded mode: PostgreSQL and Redis are started by `mamcrawler up`")
+        try:
+            _use_running_stack(need_redis=True)
+            settings = get_settings()  # with the running stack's URLs, printed below
+        except StackNotRunning as exc:
+            # The embedded servers only exist while `mamcrawler up` runs; without them, check the
+            # registry against URLs that are never contacted.
+            os.environ.setdefault("MAMC_REDIS_URL", "redis://127.0.0.1:1/0")
+            os.environ.setdefault("MAMC_DATABASE_URL", "postgresql+psycopg://unused@127.0.0.1:1/unused")
+            get_settings.cache_clear()
+            print(f"embedded mode: PostgreSQL and Redis are started by `mamcrawler up`; {exc}")
     from workers.app import app
     from workers.registry import check_registry
 

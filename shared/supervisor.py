@@ -3,7 +3,8 @@
 Runs the API, one worker per pool, beat and Flower as child processes; restarts any that dies
 (with backoff, so a crash loop does not spin); on Ctrl-C/SIGTERM stops them all (workers get
 their soft-shutdown window) and then the embedded servers. Without MAMC_DATABASE_URL and
-MAMC_REDIS_URL it runs its own PostgreSQL and Redis under MAMC_DATA_DIR.
+MAMC_REDIS_URL it runs its own PostgreSQL and Redis under MAMC_DATA_DIR, and says where they
+listen in MAMC_DATA_DIR/stack.json (shared/stackstate.py) for the CLI in other shells.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from shared.pools import QUEUES
 from shared.settings import Settings, get_settings
+from shared.stackstate import remove_state, write_state
 
 log = logging.getLogger("mamcrawler.up")
 STOP_TIMEOUT = 30.0
@@ -159,12 +161,16 @@ def run_stack() -> int:
     try:
         _first_run_secrets(settings, env)
         _prepare_database(env)
+        if servers:  # tell `mamcrawler apikey ...` in another shell where our servers are
+            write_state(settings.data_dir, database_url=None if settings.database_url else env["MAMC_DATABASE_URL"],
+                        redis_url=None if settings.redis_url else env["MAMC_REDIS_URL"])
         print(f"MAMcrawler API on http://{settings.api_host}:{settings.api_port} "
               f"(Flower on http://{settings.flower_host}:{settings.flower_port}); Ctrl-C stops", flush=True)
         while not stop_requested:
             sup.watch_once()
             time.sleep(0.5)
     finally:
+        remove_state(settings.data_dir)  # first: a stack that is stopping is no longer one to use
         sup.stop()
         for server in reversed(servers):
             server.stop()
