@@ -1,15 +1,32 @@
 # MAMcrawler: `make up` runs the stack, `make test` runs every test (lint, types, migrations, suite).
+#
+# Set-up needs only Debian 12's own packages (README, Quick start: one apt line). The locked
+# dependencies are installed by uv, and uv itself is bootstrapped into .venv-tools by a venv of
+# the system python3 -- never `pip install` into the system Python, which Debian refuses
+# (PEP 668, "externally-managed-environment"). UV_VERSION pins the uv every machine uses, so a
+# developer's uv on PATH cannot drift from CI's; `make UV=uv install` uses yours instead.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 PYTHON ?= $(shell command -v python3)
-UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV ?= $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: install up test lint typecheck unit bench clean
 
-$(BIN)/mamcrawler: pyproject.toml uv.lock
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
+$(TOOLS)/bin/uv:
+	@if [ -z "$(PYTHON)" ]; then \
+	    echo "make: python3 not found: install it with 'apt install python3 python3-venv'" >&2; exit 1; fi
+	@if ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
+	    echo "make: $(PYTHON) is Python $$("$(PYTHON)" -c 'import platform; print(platform.python_version())'); MAMcrawler needs 3.11 (Debian 12's python3): set PYTHON=/path/to/python3.11" >&2; exit 1; fi
+	@if ! "$(PYTHON)" -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	    echo "make: $(PYTHON) cannot create a virtual environment with pip (no ensurepip): install it with 'apt install python3-venv'" >&2; exit 1; fi
+	"$(PYTHON)" -m venv --clear $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/mamcrawler: pyproject.toml uv.lock | $(filter $(TOOLS)/bin/uv,$(UV))
 	$(UV) sync --frozen --python "$(PYTHON)"
 	@touch $@
 
@@ -34,4 +51,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
