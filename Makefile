@@ -7,6 +7,10 @@
 # developer's uv on PATH cannot drift from CI's; `make UV=uv install` uses yours instead.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# Trust the system's certificate store (Debian's ca-certificates, which python3-venv pulls in),
+# like Debian's pip does: it also holds local roots, e.g. a company proxy's, that uv's bundled
+# Mozilla roots lack.
+export UV_SYSTEM_CERTS := 1
 PYTHON ?= $(shell command -v python3)
 UV_VERSION := 0.13.9
 TOOLS := .venv-tools
