@@ -21,8 +21,8 @@ BIN := $(VENV)/bin
 .PHONY: install up test lint typecheck unit bench clean
 
 $(TOOLS)/bin/uv:
-	@if [ -z "$(PYTHON)" ]; then \
-	    echo "make: python3 not found: install it with 'apt install python3 python3-venv'" >&2; exit 1; fi
+	@if [ -z "$(PYTHON)" ] || ! command -v "$(PYTHON)" >/dev/null; then \
+	    echo "make: python3 not found$(if $(PYTHON), at $(PYTHON)): install it with 'apt install python3 python3-venv'" >&2; exit 1; fi
 	@if ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
 	    echo "make: $(PYTHON) is Python $$("$(PYTHON)" -c 'import platform; print(platform.python_version())'); MAMcrawler needs 3.11 (Debian 12's python3): set PYTHON=/path/to/python3.11" >&2; exit 1; fi
 	@if ! "$(PYTHON)" -c 'import ensurepip, venv' >/dev/null 2>&1; then \
