@@ -9,6 +9,7 @@ touching the system Python. The apt line itself is proven once in a debootstrapp
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -87,3 +88,11 @@ def test_make_install_names_the_missing_apt_package(tmp_path: Path) -> None:
     missing = subprocess.run(["/usr/bin/make", "install", "PYTHON="], cwd=repo, capture_output=True, text=True,
                              timeout=60, env={"HOME": str(tmp_path), "PATH": SYSTEM_PATH})
     assert missing.returncode != 0 and "apt install python3 python3-venv" in missing.stderr, missing.stderr
+
+
+def test_one_uv_version_for_make_and_the_image() -> None:
+    """The Makefile's bootstrap and deploy/Dockerfile resolve uv.lock with the same uv."""
+    make = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    image = re.search(r"^ARG UV_VERSION=(\S+)$", (ROOT / "deploy" / "Dockerfile").read_text(), re.MULTILINE)
+    assert make and image, "UV_VERSION is pinned in both the Makefile and deploy/Dockerfile"
+    assert make.group(1) == image.group(1)
