@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -43,11 +44,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
 from shared.normalize import fold_name
+from shared.wanted.states import INITIAL, WantedState
 
 MATCH_STATES = ("applied", "review", "rejected", "unmatched")
-WANTED_REASONS = ("series_gap", "followed_author", "wishlist")
-WANTED_STATES = ("wanted", "searching", "grabbed", "downloaded", "imported", "ignored")
-FOLLOW_MODES = ("all", "future")
 
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"})
 
@@ -236,7 +235,10 @@ class Wanted(Base):
     key: Mapped[str] = mapped_column(Text, unique=True)  # wanted_key(title, authors), or "asin:X" until resolved
     reason: Mapped[str] = mapped_column(String(32))  # the first reason it became wanted
     reasons: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    state: Mapped[str] = mapped_column(String(16), default="wanted")
+    # stored as the plain string (VARCHAR, no database enum): a new state is a code change, not a migration
+    state: Mapped[WantedState] = mapped_column(
+        Enum(WantedState, native_enum=False, create_constraint=False, length=16,
+             values_callable=lambda e: [m.value for m in e]), default=INITIAL)
     priority: Mapped[int] = mapped_column(Integer, default=50)
     priority_manual: Mapped[bool] = mapped_column(Boolean, default=False)
     title: Mapped[str | None] = mapped_column(Text)

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from shared.ledger import utcnow
 from shared.models.metadata import MetadataSeries, MetadataSeriesLink, MetadataSeriesWork
 from shared.settings import Settings
+from shared.wanted.service import WantedRow, retire, sweep_owned, upsert_wanted
+from shared.wanted.states import WantedReason
 from workers.metadata.clusters import build_clusters, load_work_refs, store_clusters, store_owned_keys
 from workers.metadata.gaps import Book, Entry, Owned, SeriesGaps, compute, merge_entries
 from workers.metadata.names import author_keys
-from workers.metadata.wanted import WantedRow, retire, sweep_owned, upsert_wanted
 
 
 def cluster_library(session: Session, settings: Settings) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def compute_series(session: Session, metadata_series_id: int, settings: Settings
                      rules=set(settings.gap_rules), as_of=as_of)
     rows = wanted_rows(session, series, result, settings)
     upsert_wanted(session, rows)
-    retired = retire(session, reason="series_gap", scope="metadata_series_id", scope_id=series.id,
+    retired = retire(session, reason=WantedReason.SERIES_GAP, scope="metadata_series_id", scope_id=series.id,
                      keep=[r.key for r in rows])
     series.result = {
         "as_of": as_of.isoformat(), "rules": sorted(settings.gap_rules), "books": result.books,
@@ -96,9 +97,10 @@ def wanted_rows(session: Session, series: MetadataSeries, result: SeriesGaps, se
                             .where(MetadataSeriesLink.metadata_series_id == series.id)
                             .order_by(MetadataSeriesLink.series_id).limit(1))
     language = series.language or settings.metadata_language
-    return [WantedRow(reason="series_gap", title=g.book.title, authors=list(g.book.authors or series.authors),
-                      priority=g.priority, metadata_series_id=series.id, series_id=linked, series_name=series.name,
-                      position=g.position, language=language, asin=g.book.asin, release_date=g.book.release_date,
+    return [WantedRow(reason=WantedReason.SERIES_GAP, title=g.book.title,
+                      authors=list(g.book.authors or series.authors), priority=g.priority,
+                      metadata_series_id=series.id, series_id=linked, series_name=series.name, position=g.position,
+                      language=language, asin=g.book.asin, release_date=g.book.release_date,
                       sources={"series_gap": {"positions": g.book.positions, "kind": g.kind,
                                               "hardcover_id": g.book.hardcover_id}})
             for g in result.missing]

@@ -16,16 +16,17 @@ from sqlalchemy.orm import Session
 
 from shared.models.metadata import Follow, MetadataSeries
 from shared.settings import Settings
+from shared.wanted.service import WantedRow, retire, upsert_wanted
+from shared.wanted.states import FollowMode, WantedReason
 from workers.metadata.detect import load_owned
 from workers.metadata.gaps import Book, covers, kind_of, released
 from workers.metadata.names import author_keys
 from workers.metadata.providers._normalize import normalize_language, normalize_position
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook
-from workers.metadata.wanted import WantedRow, retire, upsert_wanted
 
 MAX_PAGES = 10
-PRIORITY = {"future": 70, "all": 40}
+PRIORITY = {FollowMode.FUTURE: 70, FollowMode.ALL: 40}
 
 
 def author_books(follow: Follow, audible: AudibleClient) -> list[ProviderBook]:
@@ -54,7 +55,7 @@ def eligible(book: ProviderBook, follow: Follow, settings: Settings, as_of: date
     kind = kind_of(position) if position else "primary"
     if kind != "primary" and kind not in settings.gap_rules:
         return False
-    if follow.mode == "future":
+    if follow.mode == FollowMode.FUTURE:
         return _after(book.release_date, follow.since.date())
     return released(book.release_date, as_of) or "unreleased" in settings.gap_rules
 
@@ -82,12 +83,14 @@ def check_follow(session: Session, follow: Follow, books: list[ProviderBook], se
         in_series = ref is not None and position is not None and position in held.get(ref.source_series_id or "", ())
         if in_series or owned.why(probe, author_keys(book.authors)) is not None:
             continue
-        row = WantedRow(reason="followed_author", title=book.title, authors=list(book.authors),
-                        priority=PRIORITY[follow.mode], series_name=ref.name if ref else None, position=position,
+        row = WantedRow(reason=WantedReason.FOLLOWED_AUTHOR, title=book.title, authors=list(book.authors),
+                        priority=PRIORITY[FollowMode(follow.mode)], series_name=ref.name if ref else None,
+                        position=position,
                         language=normalize_language(book.language) or settings.metadata_language, asin=book.asin,
                         release_date=book.release_date, follow_id=follow.id,
                         sources={"followed_author": {"author": follow.name, "mode": follow.mode}})
         rows.setdefault(row.key, row)
     upsert_wanted(session, list(rows.values()))
-    retired = retire(session, reason="followed_author", scope="follow_id", scope_id=follow.id, keep=list(rows))
+    retired = retire(session, reason=WantedReason.FOLLOWED_AUTHOR, scope="follow_id", scope_id=follow.id,
+                     keep=list(rows))
     return {"books": len(books), "eligible": len(candidates), "wanted": len(rows), "retired": retired}

@@ -50,7 +50,7 @@ from workers.metadata.matcher import MatchRow, match_on_audible, match_on_audnex
 from workers.metadata.matches import store_matches
 from workers.metadata.merge import merge_and_store
 from workers.metadata.recordings import LibraryRecording, chunks, load_recordings, recordings_to_match
-from workers.metadata.wishlist import apply, lookup
+from workers.metadata.wishlist import apply, lookup, mark_unresolved
 from workers.metadata.writeback import library_writeback
 
 
@@ -294,7 +294,7 @@ def metadata_resolve_wanted(ctx: JobContext) -> dict[str, Any]:
         if current is None:
             return {"skipped": "the entry was removed"}
         if book is None:
-            current.sources = {**(current.sources or {}), "wishlist": {"unresolved": how}}
+            mark_unresolved(current, how)
             return {"resolved": False, "why": how}
         target = apply(s, current, book, how)
         return {"resolved": True, "wanted_id": target.id, "asin": book.asin, "by": how}

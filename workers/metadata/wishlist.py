@@ -3,25 +3,24 @@
 The gateway stores what the user typed and queues this; an ASIN-only entry is keyed ``asin:<ASIN>``
 until its title and authors are known, then takes the work key. If that work is already wanted
 (say, as a series gap), the two rows become one with both reasons; an ignored row the user now
-explicitly wishes for becomes wanted again.
+explicitly wishes for becomes wanted again (``shared.wanted.service.resolve_wish``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
-from shared.models.metadata import Wanted, author_key, wanted_key
-from shared.normalize import position_sort_key
+from shared.models.metadata import Wanted
+from shared.wanted.service import Resolved, mark_unresolved, resolve_wish
 from workers.metadata.match import choose
 from workers.metadata.names import natural_name, title_query
 from workers.metadata.providers._normalize import normalize_language, normalize_position
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook
 from workers.metadata.recordings import LibraryRecording
+
+__all__ = ["apply", "lookup", "mark_unresolved"]
 
 
 def lookup(row: Wanted, audible: AudibleClient, threshold: float) -> tuple[ProviderBook | None, str]:
@@ -45,28 +44,10 @@ def lookup(row: Wanted, audible: AudibleClient, threshold: float) -> tuple[Provi
 
 
 def apply(session: Session, row: Wanted, book: ProviderBook, how: str) -> Wanted:
+    """Fill in the locked ``row`` from the provider's record (the merge rules are the wanted domain's)."""
     ref = book.series[0] if book.series else None
-    position = normalize_position(ref.position) if ref and ref.position else None
-    fields: dict[str, Any] = {
-        "title": book.title, "authors": list(book.authors),
-        "author_keys": sorted({author_key(a) for a in book.authors}), "asin": book.asin,
-        "release_date": book.release_date, "series_name": row.series_name or (ref.name if ref else None),
-        "position": row.position or position, "language": row.language or normalize_language(book.language)}
-    fields["sort_key"] = position_sort_key(fields["position"])
-    key = wanted_key(book.title, list(book.authors))
-    other = session.scalar(select(Wanted).where(Wanted.key == key, Wanted.id != row.id).with_for_update())
-    target = other or row
-    for name, value in fields.items():
-        if getattr(target, name) in (None, [], "") or target is row:
-            setattr(target, name, value)
-    target.reasons = sorted(set(target.reasons) | set(row.reasons))
-    target.sources = {**(target.sources or {}), "wishlist": {"resolved_by": how, "asin": book.asin}}
-    if other is not None:
-        if other.state == "ignored":
-            other.state = "wanted"  # the user asked for it again, explicitly
-        if not other.priority_manual:
-            other.priority = max(other.priority, row.priority)
-        session.execute(delete(Wanted).where(Wanted.id == row.id))
-    else:
-        row.key = key
-    return target
+    found = Resolved(title=book.title, authors=list(book.authors), asin=book.asin, release_date=book.release_date,
+                     series_name=ref.name if ref else None,
+                     position=normalize_position(ref.position) if ref and ref.position else None,
+                     language=normalize_language(book.language))
+    return resolve_wish(session, row, found, how)
