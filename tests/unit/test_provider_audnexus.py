@@ -12,6 +12,7 @@ from tests.sims.world import AudioEdition, Work, World, generate_world
 from workers.metadata.providers._normalize import normalize_position
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.base import MemoryCache, RegionUnavailable
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> AudnexusClient:
-    return AudnexusClient("http://sim", http=in_process_client(app))
+    return AudnexusClient(UpstreamOptions("http://sim", http=in_process_client(app)))
 
 
 def _with_uk(world: World) -> tuple[Work, AudioEdition, AudioEdition]:
@@ -85,7 +86,7 @@ def test_injected_region_unavailable_is_distinguishable(world: World, app: SimAp
 
 def test_region_unavailable_is_cached_negatively_per_region(world: World, app: SimApp) -> None:
     _, _, uk = _with_uk(world)
-    client = AudnexusClient("http://sim", http=in_process_client(app), cache=MemoryCache())
+    client = AudnexusClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache()))
     for _ in range(2):
         with pytest.raises(RegionUnavailable):
             client.book(uk.asin, region="us")

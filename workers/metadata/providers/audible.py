@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from shared.errors import MalformedResponse
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
@@ -32,14 +30,8 @@ from workers.metadata.providers._normalize import (
     require_str,
     text_or_none,
 )
-from workers.metadata.providers.base import (
-    ProviderBook,
-    ResponseCache,
-    SeriesEntry,
-    SeriesListing,
-    SeriesRef,
-    Throttle,
-)
+from workers.metadata.providers.base import ProviderBook, SeriesEntry, SeriesListing, SeriesRef
+from workers.upstream import UpstreamOptions
 
 PROVIDER = "audible"
 MAX_ASINS = 50
@@ -68,31 +60,11 @@ class SearchPage:
 class AudibleClient(ProviderHttp):
     """Catalog of one marketplace; ``region`` labels its records and scopes its cache keys."""
 
-    provider = PROVIDER
+    service = PROVIDER
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        region: str = "us",
-        http: httpx.Client | None = None,
-        throttle: Throttle | None = None,
-        cache: ResponseCache | None = None,
-        cache_ttl: float = 86_400.0,
-        negative_ttl: float = 3_600.0,
-        timeout: float = 20.0,
-    ) -> None:
+    def __init__(self, options: UpstreamOptions, *, region: str = "us") -> None:
         self.region = region.lower()
-        super().__init__(
-            base_url,
-            http=http,
-            throttle=throttle,
-            cache=cache,
-            cache_ttl=cache_ttl,
-            negative_ttl=negative_ttl,
-            timeout=timeout,
-            cache_scope=self.region,
-        )
+        super().__init__(options, cache_scope=self.region)
 
     def search(
         self,
