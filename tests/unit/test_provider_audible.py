@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import MalformedResponse, NotFound
+from shared.positions import canonical_position
 from tests.sims.providers import build_audible_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import Series, World, generate_world
-from workers.metadata.providers._normalize import normalize_position
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import MemoryCache
 from workers.upstream import UpstreamOptions
@@ -97,7 +97,7 @@ def test_series_listing_uses_sequence_and_covers_the_quirks(world: World, client
     listing = client.series_listing(series.audible_asin("us") or "")
     assert listing.name == series.audible_name
     expected = {
-        e.asin: normalize_position(e.sequence)
+        e.asin: canonical_position(e.sequence)
         for w in series.works
         for e in w.editions
         if e.region == "us" and e.in_series

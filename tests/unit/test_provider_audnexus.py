@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import MalformedResponse, NotFound
+from shared.positions import canonical_position
 from tests.sims.providers import build_audnexus_app, in_process_client
 from tests.sims.providers.audnexus import error_body
 from tests.sims.providers.common import SimApp
 from tests.sims.world import AudioEdition, Work, World, generate_world
-from workers.metadata.providers._normalize import normalize_position
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.base import MemoryCache, RegionUnavailable
 from workers.upstream import UpstreamOptions
@@ -47,7 +47,7 @@ def test_book_matches_the_world(world: World, client: AudnexusClient) -> None:
     assert book.authors == work.authors
     assert book.duration_seconds is not None and abs(book.duration_seconds - us.duration_seconds) <= 30
     assert book.series[0].name == series.audible_name
-    assert book.series[0].position == normalize_position(us.sequence)
+    assert book.series[0].position == canonical_position(us.sequence)
     assert book.series[0].source_series_id == series.audible_asin("us")
     assert (book.region, book.language, book.abridged) == ("us", "en", False)
     assert book.release_date == us.release_date.isoformat()

@@ -20,10 +20,11 @@ from shared.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
+from shared.positions import canonical_position
 from tests.sims.providers import ManualClock, build_audnexus_app, in_process_client, serve
 from tests.sims.providers.common import SimApp
 from tests.sims.world import World, generate_world
-from workers.metadata.providers._normalize import iso_date, normalize_language, normalize_position
+from workers.metadata.providers._normalize import iso_date, normalize_language
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.base import MemoryCache
 from workers.upstream import UpstreamOptions
@@ -222,8 +223,8 @@ def test_sim_rate_limit_answers_429_like_the_real_service(world: World) -> None:
         (1.0, "Book 1", "1"),
     ],
 )
-def test_normalize_position(raw: object, details: object, expected: str | None) -> None:
-    assert normalize_position(raw, details) == expected
+def test_canonical_position(raw: object, details: object, expected: str | None) -> None:
+    assert canonical_position(raw, details) == expected
 
 
 def test_normalize_language_and_dates() -> None:

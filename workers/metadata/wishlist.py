@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from shared.errors import NotFound
 from shared.models.metadata import Wanted, author_key, wanted_key
 from shared.normalize import position_sort_key
+from shared.positions import canonical_position
 from workers.metadata.match import choose
 from workers.metadata.names import natural_name, title_query
-from workers.metadata.providers._normalize import normalize_language, normalize_position
+from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook
 from workers.metadata.recordings import LibraryRecording
@@ -46,7 +47,7 @@ def lookup(row: Wanted, audible: AudibleClient, threshold: float) -> tuple[Provi
 
 def apply(session: Session, row: Wanted, book: ProviderBook, how: str) -> Wanted:
     ref = book.series[0] if book.series else None
-    position = normalize_position(ref.position) if ref and ref.position else None
+    position = canonical_position(ref.position) if ref and ref.position else None
     fields: dict[str, Any] = {
         "title": book.title, "authors": list(book.authors),
         "author_keys": sorted({author_key(a) for a in book.authors}), "asin": book.asin,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import MalformedResponse
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     abridged_from_format,
@@ -24,7 +25,6 @@ from workers.metadata.providers._normalize import (
     minutes_to_seconds,
     names,
     normalize_language,
-    normalize_position,
     require_dict,
     require_list,
     require_str,
@@ -135,7 +135,7 @@ class AudibleClient(ProviderHttp):
                     continue
                 asin = text_or_none(rel.get("asin"))
                 if asin:
-                    members.append((asin, normalize_position(rel.get("sequence"))))
+                    members.append((asin, canonical_position(rel.get("sequence"))))
             return name, members
 
         name, members = self._get(f"/1.0/catalog/products/{series_asin}", {"response_groups": _SERIES_GROUPS}, parse)
@@ -203,7 +203,7 @@ def _series_refs(product: dict[str, Any]) -> tuple[SeriesRef, ...]:
         if isinstance(item, dict) and text_or_none(item.get("title")):
             refs.append(
                 SeriesRef(
-                    str(item["title"]).strip(), normalize_position(item.get("sequence")), text_or_none(item.get("asin"))
+                    str(item["title"]).strip(), canonical_position(item.get("sequence")), text_or_none(item.get("asin"))
                 )
             )
     if not refs:
@@ -217,7 +217,7 @@ def _series_refs(product: dict[str, Any]) -> tuple[SeriesRef, ...]:
                 refs.append(
                     SeriesRef(
                         str(rel["title"]).strip(),
-                        normalize_position(rel.get("sequence")),
+                        canonical_position(rel.get("sequence")),
                         text_or_none(rel.get("asin")),
                     )
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.errors import MalformedResponse, MamcError
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     abridged_from_format,
@@ -19,7 +20,6 @@ from workers.metadata.providers._normalize import (
     minutes_to_seconds,
     names,
     normalize_language,
-    normalize_position,
     require_dict,
     require_list,
     require_str,
@@ -116,7 +116,7 @@ def _series_ref(raw: object) -> SeriesRef | None:
     name = text_or_none(raw.get("name"))
     if name is None:
         return None
-    return SeriesRef(name, normalize_position(raw.get("position")), text_or_none(raw.get("asin")))
+    return SeriesRef(name, canonical_position(raw.get("position")), text_or_none(raw.get("asin")))
 
 
 def parse_book(data: object, *, region: str) -> ProviderBook:

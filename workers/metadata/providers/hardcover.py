@@ -26,11 +26,11 @@ from shared.errors import (
     PermanentError,
     UpstreamUnavailable,
 )
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     isbn13_first,
     iso_date,
-    normalize_position,
     positive_int,
     require_dict,
     require_list,
@@ -269,7 +269,7 @@ def _book_from_document(doc: dict[str, Any]) -> ProviderBook:
     book_id = _int_id(doc.get("id"), "book")
     names = tuple(n.strip() for n in doc.get("author_names") or [] if isinstance(n, str) and n.strip())
     series_names = [n.strip() for n in doc.get("series_names") or [] if isinstance(n, str) and n.strip()]
-    position = normalize_position(doc.get("featured_series_position"))
+    position = canonical_position(doc.get("featured_series_position"))
     series = tuple(SeriesRef(n, position if i == 0 else None) for i, n in enumerate(series_names))
     isbns = doc.get("isbns")
     return ProviderBook(
@@ -313,7 +313,7 @@ def _book_from_record(record: dict[str, Any]) -> ProviderBook:
                 series.append(
                     SeriesRef(
                         name,
-                        normalize_position(link.get("position"), link.get("details")),
+                        canonical_position(link.get("position"), link.get("details")),
                         str(sid) if sid is not None else None,
                     )
                 )
@@ -345,7 +345,7 @@ def _listing(record: dict[str, Any]) -> SeriesListing:
         book_id = _int_id(book.get("id"), "book")
         title = require_str(book, "title", provider=PROVIDER, what=f"book {book_id}")
         authors, narrators = _people(book)
-        position = normalize_position(link.get("position"), link.get("details"))
+        position = canonical_position(link.get("position"), link.get("details"))
         year = year_of(book.get("release_year"))
         detail = ProviderBook(
             source=PROVIDER,
