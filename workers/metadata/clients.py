@@ -1,8 +1,9 @@
 """Provider clients built from settings, each wired to its global rate limit and the PG cache.
 
 The pipeline uses Audible (the primary marketplace: matching and series listings), Audnexus (ASINs
-of other marketplaces) and Hardcover (ISBNs, complete series bibliographies). iTunes, Open Library
-and Google Books carry no series, narrators or ASINs, so nothing here needs them yet.
+of other marketplaces) and Hardcover (ISBNs, complete series bibliographies). Google Books, Open
+Library and iTunes carry no series or ASINs: they fill missing ISBNs and release dates
+(``workers/metadata/print_stage.py``) when ``MAMC_METADATA_PRINT_PROVIDERS`` names them.
 
 Every outgoing request first takes a slot of the provider's Redis-held limit (``ctx.throttle``):
 short waits sleep, long ones raise ``RateLimited`` and the engine re-schedules the job without
@@ -32,7 +33,10 @@ from workers.metadata.cache import PgResponseCache
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.audnexus import AudnexusClient
+from workers.metadata.providers.googlebooks import GoogleBooksClient
 from workers.metadata.providers.hardcover import HardcoverClient
+from workers.metadata.providers.itunes import ITunesClient
+from workers.metadata.providers.openlibrary import OpenLibraryClient
 from workers.upstream import Reply, UpstreamOptions, parse_retry_after
 from workers.upstream.client import Params
 
@@ -123,6 +127,18 @@ class PoliteHardcover(_Polite, HardcoverClient):
     pass
 
 
+class PoliteGoogleBooks(_Polite, GoogleBooksClient):
+    pass
+
+
+class PoliteOpenLibrary(_Polite, OpenLibraryClient):
+    pass
+
+
+class PoliteITunes(_Polite, ITunesClient):
+    pass
+
+
 P = TypeVar("P", bound=_Polite)
 
 
@@ -181,3 +197,23 @@ class Clients:
         if not token:
             return None
         return self._polite(PoliteHardcover(self.options("hardcover", self.settings.hardcover_url), token=token))
+
+    def googlebooks(self) -> GoogleBooksClient:
+        """Works without a key too (anonymous calls share a small quota)."""
+        with session_scope() as session:
+            key, _ = effective_secret(session, "googlebooks_key")
+        return self._polite(PoliteGoogleBooks(self.options("googlebooks", self.settings.googlebooks_url), key=key))
+
+    def openlibrary(self) -> OpenLibraryClient:
+        return self._polite(PoliteOpenLibrary(self.options("openlibrary", self.settings.openlibrary_url)))
+
+    def itunes(self) -> ITunesClient:
+        return self._polite(PoliteITunes(self.options("itunes", self.settings.itunes_url)))
+
+    def print_clients(self, names: list[str]) -> dict[str, GoogleBooksClient | OpenLibraryClient | ITunesClient]:
+        """The print catalogues to ask, in the configured order."""
+        out: dict[str, GoogleBooksClient | OpenLibraryClient | ITunesClient] = {}
+        for name in names:
+            out[name] = (self.googlebooks() if name == "googlebooks" else
+                         self.openlibrary() if name == "openlibrary" else self.itunes())
+        return out
