@@ -160,12 +160,14 @@ class UpstreamClient:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise self._too_large(what, f"declares {int(declared)} bytes")
-        buffer = bytearray()
+        chunks: list[bytes] = []
+        size = 0
         for chunk in response.iter_bytes():
-            buffer += chunk
-            if len(buffer) > self._max_bytes:
-                raise self._too_large(what, f"passed {len(buffer)} bytes")
-        return bytes(buffer)
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise self._too_large(what, f"passed {size} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _too_large(self, what: str, how: str) -> ResponseTooLarge:
         return ResponseTooLarge(f"{what}: the answer {how}, over the {self._max_bytes}-byte cap; stopped reading",
