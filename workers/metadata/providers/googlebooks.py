@@ -23,7 +23,7 @@ from workers.metadata.providers._normalize import (
 )
 from workers.metadata.providers.base import ProviderBook
 from workers.upstream import Reply, UpstreamAuthError, UpstreamOptions, parse_retry_after
-from workers.upstream.redaction import Hidden as _Key
+from workers.upstream.redaction import Hidden
 
 PROVIDER = "googlebooks"
 MAX_RESULTS = 40
@@ -36,7 +36,7 @@ class GoogleBooksClient(ProviderHttp):
 
     def __init__(self, options: UpstreamOptions, *, key: str | None = None) -> None:
         super().__init__(options, secrets=(key,))
-        self._key = _Key((key or "").strip()) if key and key.strip() else None
+        self._key = Hidden((key or "").strip()) if key and key.strip() else None
 
     def search(
         self,
