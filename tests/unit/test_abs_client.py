@@ -24,7 +24,7 @@ from tests.sims.abs import AbsState, Fault, SyncASGITransport, build_abs_app, ge
 from tests.sims.abs import sim_http_client as sim_http
 from workers.library.abs_client import AbsClient
 from workers.library.abs_models import AuthorRef, parse_item
-from workers.upstream import UpstreamOptions
+from workers.upstream import UpstreamAuthError, UpstreamOptions
 
 BASE = "http://abs.test"
 TOKEN = "tok-3f9a7c1e5b2d4e6f8a0b"  # distinctive, so a leak is easy to spot
@@ -414,3 +414,14 @@ def test_client_reproduces_generator_ground_truth() -> None:
     assert len({fold_name(s.name) for i in items for s in i.series}) == truth.series
     assert len({fold_name(n) for i in items for n in i.narrators}) == truth.narrators
     assert sum(i.duration_seconds or 0 for i in items) / 3600 == pytest.approx(truth.hours)
+
+
+def test_401_is_fatal_for_the_service_but_a_403_is_about_one_request(state: AbsState) -> None:
+    """A refused key fails every request (fatal); a user lacking one permission does not."""
+    with pytest.raises(UpstreamAuthError) as refused:
+        AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), "tok-NOT-VALID-7d1e0c9b2a").list_libraries()
+    assert refused.value.fatal and refused.value.service == "ABS"
+    user = AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), "user-key")
+    with pytest.raises(UpstreamAuthError) as forbidden:
+        user.scan_library(_book_lib(state))
+    assert not forbidden.value.fatal
