@@ -21,12 +21,13 @@ from tests.integration.stack import Proc, Stack, wait_state
 from tests.sims.abs import generate_library, serve_abs
 from workers.library.abs_client import AbsClient
 from workers.library.sync import CHUNK
+from workers.upstream import UpstreamOptions
 
 
 def bare_read(base: str, token: str) -> tuple[float, int]:
     start = time.perf_counter()
     items = 0
-    with AbsClient(base, token) as client:
+    with AbsClient(UpstreamOptions(base), token) as client:
         for lib in client.book_libraries():
             ids = [entry.id for entry in client.iter_minified(lib.id)]
             for i in range(0, len(ids), CHUNK):

@@ -156,6 +156,8 @@ METADATA_MATCH_REGION = register(JobType("metadata.match_region", MetadataMatchA
                                          description="resolve other marketplaces' ASINs through Audnexus"))
 METADATA_MATCH_ISBN = register(JobType("metadata.match_isbn", MetadataMatchArgs, api=False,
                                        description="Hardcover by ISBN or ASIN: what Audible left unmatched, unplaced"))
+METADATA_MATCH_PRINT = register(JobType("metadata.match_print", MetadataMatchArgs, api=False,
+                                        description="fill missing ISBNs and release dates from print catalogues"))
 METADATA_MERGE = register(JobType("metadata.merge", MetadataMatchArgs, api=False,
                                   description="re-merge recordings' fields after a review decision"))
 GAPS_DETECT = register(JobType("gaps.detect", GapsDetectArgs, singleton=True, finalize=True,

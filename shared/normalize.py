@@ -8,14 +8,16 @@ that key is :func:`fold_name`. Everything here is a pure function so the sync, t
 tests all agree on the same identity.
 
 Series positions arrive as free text ("1", "2.5", "0", "1-3", "Book 3", "#4", "3 of 7"). We keep the
-text as the owned position (it is what ABS stores) and derive a float only for ordering and gap
-finding (:func:`position_sort_key`).
+text as the owned position (it is what ABS stores) and derive a float only for ordering
+(:func:`position_sort_key`); parsing and the canonical spelling live in :mod:`shared.positions`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from shared.positions import SeriesPosition
 
 __all__ = [
     "fold_name",
@@ -110,91 +112,33 @@ def fold_name(s: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-_WORD_NUMBERS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-}
-_NUM = r"(?:\d+(?:\.\d+)?|\.\d+|" + "|".join(_WORD_NUMBERS) + r")"
-_LABEL = r"(?:(?:book|bk|volume|vol|part|pt|no|number|episode|ep)\.?\s*)"
-_POSITION = re.compile(
-    rf"""^\s*{_LABEL}?\#?\s*
-        (?P<start>{_NUM})
-        (?:\s*(?:-|to|&)\s*(?P<end>{_NUM}))?
-        (?P<suffix>[a-z])?
-        (?:\s+of\s+\d+)?
-        \s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-def _parse_position(pos: str | None) -> tuple[float, float | None] | None:
-    if pos is None:
-        return None
-    match = _POSITION.match(pos.translate(_TRANSLATE))
-    if match is None:
-        return None
-    start = _number(match.group("start"))
-    end = match.group("end")
-    return start, (_number(end) if end is not None else None)
-
-
-def _number(text: str) -> float:
-    word = _WORD_NUMBERS.get(text.lower())
-    return float(word) if word is not None else float(text)
-
-
 def position_sort_key(pos: str | None) -> float | None:
     """Float used to order and compare series positions; ``None`` when the text is not a position.
 
     "1" → 1.0, "2.5" → 2.5, "0" → 0.0, ".5" → 0.5, "1-3" → 1.0 (an omnibus sorts where it starts),
     "Book 3"/"Vol. 3"/"#3"/"3 of 7"/"Book Three" → 3.0, "3a" → 3.0. Anything else ("garbage",
-    "III", "") → ``None``: a wrong number would put a book in a gap it does not fill, so unknown
-    text is reported as unknown rather than guessed.
+    "III", "") → ``None``: see :meth:`shared.positions.SeriesPosition.parse`.
     """
-    parsed = _parse_position(pos)
-    return None if parsed is None else parsed[0]
+    parsed = SeriesPosition.parse(pos)
+    return None if parsed is None else parsed.sort_key
 
 
 def is_range_position(pos: str | None) -> bool:
     """True for omnibus positions such as "1-3", "1–3" or "4 to 6" (they own several slots)."""
-    parsed = _parse_position(pos)
-    return parsed is not None and parsed[1] is not None
+    parsed = SeriesPosition.parse(pos)
+    return parsed is not None and parsed.is_range
 
 
 def is_fractional_position(pos: str | None) -> bool:
     """True for in-between positions such as "2.5" (novellas); false for "2", "2.0" and ranges."""
-    parsed = _parse_position(pos)
-    return parsed is not None and parsed[1] is None and not parsed[0].is_integer()
+    parsed = SeriesPosition.parse(pos)
+    return parsed is not None and parsed.is_fractional
 
 
 def _clean_position(text: str) -> str:
-    """ "01" → "1", "1.50" stays "1.50" (we never invent precision), "1 – 3" → "1-3"."""
-    text = _SPACE.sub("", text.translate(_TRANSLATE))
-    parts = text.split("-")
-    out = []
-    for part in parts:
-        whole, dot, frac = part.partition(".")
-        out.append((whole.lstrip("0") or "0") + dot + frac)
-    return "-".join(out)
+    """The canonical spelling of a position the hint patterns matched: "01" → "1", "1 – 3" → "1-3"."""
+    parsed = SeriesPosition.parse(text)
+    return parsed.canonical if parsed is not None else text
 
 
 _HINT_POS = r"(?P<pos>\d+(?:\.\d+)?(?:\s*[-\u2013]\s*\d+(?:\.\d+)?)?)"

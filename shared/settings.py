@@ -31,7 +31,9 @@ DEFAULT_RATE_LIMITS = {
 }
 PLACEHOLDERS = {"", "changeme", "change-me", "changethis", "secret", "password", "admin", "xxx"}
 # Metadata merge vocabulary: who can say something about a recording, and what they can say.
-METADATA_SOURCES = ("audible", "audnexus", "hardcover", "abs")
+METADATA_SOURCES = ("audible", "audnexus", "hardcover", "abs", "googlebooks", "openlibrary", "itunes")
+#: Print catalogues: they fill missing ISBNs and release dates, ranked after every other source.
+PRINT_SOURCES = ("googlebooks", "openlibrary", "itunes")
 METADATA_FIELDS = ("title", "subtitle", "authors", "narrators", "series", "duration_seconds", "language",
                    "release_date", "abridged", "asin", "isbn")
 # Series gap rules beyond the default (released primary books only): what else counts as missing.
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
     metadata_language: str = "en"
     metadata_confidence_threshold: float = Field(0.8, ge=0.0, le=1.0)
     metadata_precedence: dict[str, list[str]] = Field(default_factory=lambda: {
-        "default": ["audible", "audnexus", "hardcover", "abs"],
+        "default": ["audible", "audnexus", "hardcover", "abs", "googlebooks", "openlibrary", "itunes"],
         "duration_seconds": ["abs", "audible", "audnexus", "hardcover"],
     })
     metadata_protected_fields: list[str] = Field(default_factory=lambda: ["title", "narrators", "duration_seconds"])
@@ -120,6 +122,9 @@ class Settings(BaseSettings):
     metadata_match_chunk: int = Field(50, ge=1, le=500)
     metadata_writeback: bool = False
     metadata_timeout: float = Field(20.0, gt=0, le=300)
+    # Print catalogues asked, in order, for recordings whose merged ISBN or release date is empty
+    # (metadata.match_print). Off until named, e.g. ["googlebooks", "openlibrary", "itunes"].
+    metadata_print_providers: list[str] = Field(default_factory=list)
     gap_rules: list[str] = Field(default_factory=list)
 
     @field_validator("rate_limits")
@@ -194,6 +199,9 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"MAMC_METADATA_PROTECTED_FIELDS: unknown fields {bad} "
                              f"(known: {', '.join(METADATA_FIELDS)})")
+        odd = [p for p in self.metadata_print_providers if p not in PRINT_SOURCES]
+        if odd:
+            raise ValueError(f"MAMC_METADATA_PRINT_PROVIDERS: unknown {odd} (known: {', '.join(PRINT_SOURCES)})")
         rules = [r for r in self.gap_rules if r not in GAP_RULES]
         if rules:
             raise ValueError(f"MAMC_GAP_RULES: unknown rules {rules} (known: {', '.join(GAP_RULES)})")

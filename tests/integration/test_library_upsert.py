@@ -33,6 +33,7 @@ from workers.library.abs_client import AbsClient
 from workers.library.abs_models import AbsItem, SeriesRef
 from workers.library.sync import mark_gone
 from workers.library.upsert import derive_memberships, upsert_items, work_key, work_title
+from workers.upstream import UpstreamOptions
 
 DOMAIN_TABLES = ("works", "authors", "series", "narrators", "work_authors", "series_memberships", "recordings",
                  "recording_narrators", "library_items", "library_item_series")
@@ -43,7 +44,7 @@ def items() -> list[AbsItem]:
     state, truth = generate_library(800, seed=11)
     base, stop = serve_abs(state)
     try:
-        with AbsClient(base, truth.admin_token) as client:
+        with AbsClient(UpstreamOptions(base), truth.admin_token) as client:
             out: list[AbsItem] = []
             for lib in client.book_libraries():
                 out += client.get_expanded([e.id for e in client.iter_minified(lib.id)])

@@ -24,6 +24,7 @@ from tests.sims.abs import AbsState, Fault, SyncASGITransport, build_abs_app, ge
 from tests.sims.abs import sim_http_client as sim_http
 from workers.library.abs_client import AbsClient
 from workers.library.abs_models import AuthorRef, parse_item
+from workers.upstream import UpstreamAuthError, UpstreamOptions
 
 BASE = "http://abs.test"
 TOKEN = "tok-3f9a7c1e5b2d4e6f8a0b"  # distinctive, so a leak is easy to spot
@@ -75,7 +76,7 @@ def requests_seen() -> list[httpx.Request]:
 def client(state: AbsState, requests_seen: list[httpx.Request]) -> Iterator[AbsClient]:
     http = sim_http(state, BASE)
     http.event_hooks["request"].append(requests_seen.append)
-    with AbsClient(BASE, TOKEN, http=http) as abs_client:
+    with AbsClient(UpstreamOptions(BASE, http=http), TOKEN) as abs_client:
         yield abs_client
     http.close()
 
@@ -128,7 +129,7 @@ def test_iter_minified_repages_when_an_item_is_removed_mid_listing(state: AbsSta
 
     http = sim_http(state, BASE)
     http.event_hooks["response"].append(remove_after_first_page)
-    ids = [e.id for e in AbsClient(BASE, TOKEN, http=http).iter_minified(lib, page_size=5)]
+    ids = [e.id for e in AbsClient(UpstreamOptions(BASE, http=http), TOKEN).iter_minified(lib, page_size=5)]
     assert len(ids) == len(set(ids))
     assert set(state.library_items[lib]) <= set(ids)  # nothing that still exists was skipped
 
@@ -229,7 +230,7 @@ def _rewriting_client(state: AbsState, rewrite: Callable[[dict], dict]) -> AbsCl
             request = httpx.Request("PATCH", request.url, headers=headers, content=orjson.dumps(body))
         return inner.handle_request(request)
 
-    return AbsClient(BASE, TOKEN, http=httpx.Client(transport=httpx.MockTransport(handler)))
+    return AbsClient(UpstreamOptions(BASE, http=httpx.Client(transport=httpx.MockTransport(handler))), TOKEN)
 
 
 def test_patch_media_detects_authors_silently_wiped(state: AbsState) -> None:
@@ -277,7 +278,7 @@ def test_patch_media_tolerates_description_sanitising(state: AbsState, client: A
 def test_401_is_auth_error_without_the_token_anywhere(state: AbsState, caplog: pytest.LogCaptureFixture) -> None:
     bad_token = "tok-NOT-VALID-7d1e0c9b2a"
     caplog.set_level(logging.DEBUG)
-    abs_client = AbsClient(BASE, bad_token, http=sim_http(state, BASE))
+    abs_client = AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), bad_token)
     with pytest.raises(AuthError) as caught:
         abs_client.list_libraries()
     text = " ".join([str(caught.value), repr(caught.value), repr(abs_client), caplog.text, str(caught.value.args)])
@@ -288,12 +289,12 @@ def test_401_is_auth_error_without_the_token_anywhere(state: AbsState, caplog: p
 def test_server_text_echoing_the_token_is_scrubbed(state: AbsState) -> None:
     state.faults.fail_next("/api/libraries", status=502, body=f"upstream said: bad token {TOKEN}")
     with pytest.raises(UpstreamUnavailable) as caught:
-        AbsClient(BASE, TOKEN, http=sim_http(state, BASE)).list_libraries()
+        AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), TOKEN).list_libraries()
     assert TOKEN not in str(caught.value) and "***" in str(caught.value)
 
 
 def test_403_404_and_other_4xx(state: AbsState, client: AbsClient) -> None:
-    user = AbsClient(BASE, "user-key", http=sim_http(state, BASE))
+    user = AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), "user-key")
     with pytest.raises(AuthError):
         user.scan_library(_book_lib(state))
     with pytest.raises(NotFound):
@@ -336,7 +337,7 @@ def test_throttle_runs_before_every_request_and_rate_limits_propagate(state: Abs
         if len(calls) == 3:
             raise RateLimited("abs", 1.5)
 
-    abs_client = AbsClient(BASE, TOKEN, http=sim_http(state, BASE), throttle=throttle)
+    abs_client = AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE), throttle=throttle), TOKEN)
     abs_client.list_libraries()
     abs_client.list_libraries()
     with pytest.raises(RateLimited):
@@ -346,10 +347,10 @@ def test_throttle_runs_before_every_request_and_rate_limits_propagate(state: Abs
 
 def test_constructor_validates_config() -> None:
     with pytest.raises(ConfigError):
-        AbsClient(BASE, "  ")
+        AbsClient(UpstreamOptions(BASE), "  ")
     with pytest.raises(ConfigError):
-        AbsClient("abs.local:13378", TOKEN)
-    with AbsClient(BASE, TOKEN) as abs_client:
+        AbsClient(UpstreamOptions("abs.local:13378"), TOKEN)
+    with AbsClient(UpstreamOptions(BASE), TOKEN) as abs_client:
         assert TOKEN not in repr(abs_client) and TOKEN not in str(vars(abs_client))
 
 
@@ -377,7 +378,7 @@ def test_over_real_http_end_to_end_including_timeouts_and_refusal(caplog: pytest
     state = _state()
     base_url, stop = serve_abs(state)
     try:
-        with AbsClient(base_url, TOKEN, timeout=0.5) as abs_client:
+        with AbsClient(UpstreamOptions(base_url, timeout=0.5), TOKEN) as abs_client:
             assert abs_client.ping() and abs_client.server_version() == "2.36.0"
             ids = [e.id for lib in abs_client.book_libraries() for e in abs_client.iter_minified(lib.id, 7)]
             assert len(ids) == 25
@@ -388,10 +389,11 @@ def test_over_real_http_end_to_end_including_timeouts_and_refusal(caplog: pytest
             with pytest.raises(UpstreamUnavailable, match="no answer within 0.5s"):
                 abs_client.list_libraries()
             with pytest.raises(AuthError):
-                AbsClient(base_url, "wrong").list_libraries()
+                AbsClient(UpstreamOptions(base_url), "wrong").list_libraries()
     finally:
         stop()
-    with pytest.raises(UpstreamUnavailable, match="ConnectError"), AbsClient(base_url, TOKEN, timeout=1) as gone:
+    gone_options = UpstreamOptions(base_url, timeout=1)
+    with pytest.raises(UpstreamUnavailable, match="ConnectError"), AbsClient(gone_options, TOKEN) as gone:
         gone.list_libraries()
     assert "GET /api/libraries" in caplog.text and TOKEN not in caplog.text
 
@@ -399,7 +401,7 @@ def test_over_real_http_end_to_end_including_timeouts_and_refusal(caplog: pytest
 # ---------------------------------------------------------------------------- ground truth via the client
 def test_client_reproduces_generator_ground_truth() -> None:
     state, truth = generate_library(800, seed=9)
-    with AbsClient(BASE, truth.admin_token, http=sim_http(state, BASE)) as abs_client:
+    with AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), truth.admin_token) as abs_client:
         libs = abs_client.list_libraries()
         assert {lib.id for lib in libs if lib.is_podcast} == set(truth.podcast_library_ids)
         listed = [e for lib in libs if lib.is_book for e in abs_client.iter_minified(lib.id, page_size=97)]
@@ -412,3 +414,14 @@ def test_client_reproduces_generator_ground_truth() -> None:
     assert len({fold_name(s.name) for i in items for s in i.series}) == truth.series
     assert len({fold_name(n) for i in items for n in i.narrators}) == truth.narrators
     assert sum(i.duration_seconds or 0 for i in items) / 3600 == pytest.approx(truth.hours)
+
+
+def test_401_is_fatal_for_the_service_but_a_403_is_about_one_request(state: AbsState) -> None:
+    """A refused key fails every request (fatal); a user lacking one permission does not."""
+    with pytest.raises(UpstreamAuthError) as refused:
+        AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), "tok-NOT-VALID-7d1e0c9b2a").list_libraries()
+    assert refused.value.fatal and refused.value.service == "ABS"
+    user = AbsClient(UpstreamOptions(BASE, http=sim_http(state, BASE)), "user-key")
+    with pytest.raises(UpstreamAuthError) as forbidden:
+        user.scan_library(_book_lib(state))
+    assert not forbidden.value.fatal

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import MalformedResponse, NotFound
+from shared.positions import canonical_position
 from tests.sims.providers import build_audible_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import Series, World, generate_world
-from workers.metadata.providers._normalize import normalize_position
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import MemoryCache
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> AudibleClient:
-    return AudibleClient("http://sim", http=in_process_client(app))
+    return AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app)))
 
 
 def _series(world: World, quirk: str) -> Series:
@@ -79,7 +80,7 @@ def test_products_drops_hollow_even_though_audible_counts_them(world: World, app
     asin = next(a for a, (_, e) in world.editions.items() if e.region == "us")
     raw = in_process_client(app).get("/1.0/catalog/products", params={"asins": f"{asin},B0ZZZZZZZZ"}).json()
     assert raw["total_results"] == 2 and raw["products"][1] == {"asin": "B0ZZZZZZZZ"}
-    client = AudibleClient("http://sim", http=in_process_client(app))
+    client = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     assert [b.asin for b in client.products([asin, "B0ZZZZZZZZ"])] == [asin]
 
 
@@ -96,7 +97,7 @@ def test_series_listing_uses_sequence_and_covers_the_quirks(world: World, client
     listing = client.series_listing(series.audible_asin("us") or "")
     assert listing.name == series.audible_name
     expected = {
-        e.asin: normalize_position(e.sequence)
+        e.asin: canonical_position(e.sequence)
         for w in series.works
         for e in w.editions
         if e.region == "us" and e.in_series
@@ -118,7 +119,7 @@ def test_series_listing_lacks_the_book_audible_does_not_link(world: World, clien
 def test_series_listing_in_the_uk_marketplace(world: World) -> None:
     series = _series(world, "uk")
     app = build_audible_app(world, region="uk")
-    client = AudibleClient("http://sim", region="uk", http=in_process_client(app))
+    client = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app)), region="uk")
     listing = client.series_listing(series.audible_asin("uk") or "")
     assert listing.region == "uk" and listing.entries
     assert all(e.book is not None and e.book.region == "uk" for e in listing.entries)
@@ -159,8 +160,8 @@ def test_partial_products_parse_and_broken_ones_are_malformed(world: World, app:
 def test_cache_scope_separates_marketplaces(world: World) -> None:
     cache = MemoryCache()
     us_app, uk_app = build_audible_app(world), build_audible_app(world, region="uk")
-    us = AudibleClient("http://sim", http=in_process_client(us_app), cache=cache)
-    uk = AudibleClient("http://sim", region="uk", http=in_process_client(uk_app), cache=cache)
+    us = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(us_app), cache=cache))
+    uk = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(uk_app), cache=cache), region="uk")
     asin = world.series[0].works[0].editions[0].asin
     us.products([asin])
     assert uk.products([asin]) == []  # a US ASIN is unknown (hollow) in the UK, not a cached US answer

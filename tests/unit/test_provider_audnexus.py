@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import MalformedResponse, NotFound
+from shared.positions import canonical_position
 from tests.sims.providers import build_audnexus_app, in_process_client
 from tests.sims.providers.audnexus import error_body
 from tests.sims.providers.common import SimApp
 from tests.sims.world import AudioEdition, Work, World, generate_world
-from workers.metadata.providers._normalize import normalize_position
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.base import MemoryCache, RegionUnavailable
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> AudnexusClient:
-    return AudnexusClient("http://sim", http=in_process_client(app))
+    return AudnexusClient(UpstreamOptions("http://sim", http=in_process_client(app)))
 
 
 def _with_uk(world: World) -> tuple[Work, AudioEdition, AudioEdition]:
@@ -46,7 +47,7 @@ def test_book_matches_the_world(world: World, client: AudnexusClient) -> None:
     assert book.authors == work.authors
     assert book.duration_seconds is not None and abs(book.duration_seconds - us.duration_seconds) <= 30
     assert book.series[0].name == series.audible_name
-    assert book.series[0].position == normalize_position(us.sequence)
+    assert book.series[0].position == canonical_position(us.sequence)
     assert book.series[0].source_series_id == series.audible_asin("us")
     assert (book.region, book.language, book.abridged) == ("us", "en", False)
     assert book.release_date == us.release_date.isoformat()
@@ -85,7 +86,7 @@ def test_injected_region_unavailable_is_distinguishable(world: World, app: SimAp
 
 def test_region_unavailable_is_cached_negatively_per_region(world: World, app: SimApp) -> None:
     _, _, uk = _with_uk(world)
-    client = AudnexusClient("http://sim", http=in_process_client(app), cache=MemoryCache())
+    client = AudnexusClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache()))
     for _ in range(2):
         with pytest.raises(RegionUnavailable):
             client.book(uk.asin, region="us")

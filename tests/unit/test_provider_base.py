@@ -20,12 +20,14 @@ from shared.errors import (
     RateLimited,
     UpstreamUnavailable,
 )
+from shared.positions import canonical_position
 from tests.sims.providers import ManualClock, build_audnexus_app, in_process_client, serve
 from tests.sims.providers.common import SimApp
 from tests.sims.world import World, generate_world
-from workers.metadata.providers._normalize import iso_date, normalize_language, normalize_position
+from workers.metadata.providers._normalize import iso_date, normalize_language
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.base import MemoryCache
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def _asin(world: World) -> str:
 
 
 def _client(app: SimApp, **kwargs: Any) -> AudnexusClient:
-    return AudnexusClient("http://sim", http=in_process_client(app), **kwargs)
+    return AudnexusClient(UpstreamOptions("http://sim", http=in_process_client(app), **kwargs))
 
 
 def test_server_429_is_upstream_unavailable_with_retry_after_not_our_rate_limited(app: SimApp, world: World) -> None:
@@ -143,7 +145,7 @@ def test_throttle_is_called_before_every_outgoing_request(app: SimApp, world: Wo
 def test_real_http_round_trip_with_serve(app: SimApp, world: World) -> None:
     base_url, stop = serve(app)
     try:
-        with AudnexusClient(base_url) as client:
+        with AudnexusClient(UpstreamOptions(base_url)) as client:
             book = client.book(_asin(world))
         assert book.asin == _asin(world)
         assert app.state.requests["book"] == 1
@@ -155,7 +157,7 @@ def test_slow_response_times_out_as_upstream_unavailable(app: SimApp, world: Wor
     base_url, stop = serve(app)
     try:
         app.state.slow(1.5)
-        with AudnexusClient(base_url, timeout=0.3) as client:
+        with AudnexusClient(UpstreamOptions(base_url, timeout=0.3)) as client:
             started = time.monotonic()
             with pytest.raises(UpstreamUnavailable, match="no answer within"):
                 client.book(_asin(world))
@@ -167,13 +169,16 @@ def test_slow_response_times_out_as_upstream_unavailable(app: SimApp, world: Wor
 def test_connection_refused_is_upstream_unavailable(app: SimApp, world: World) -> None:
     base_url, stop = serve(app)
     stop()
-    with AudnexusClient(base_url, timeout=2) as client, pytest.raises(UpstreamUnavailable, match="failed"):
+    with (
+        AudnexusClient(UpstreamOptions(base_url, timeout=2)) as client,
+        pytest.raises(UpstreamUnavailable, match="failed"),
+    ):
         client.book(_asin(world))
 
 
 def test_supplied_http_client_is_not_closed_by_the_provider(app: SimApp, world: World) -> None:
     http = in_process_client(app)
-    with AudnexusClient("http://sim", http=http) as client:
+    with AudnexusClient(UpstreamOptions("http://sim", http=http)) as client:
         client.book(_asin(world))
     assert not http.is_closed
 
@@ -218,8 +223,8 @@ def test_sim_rate_limit_answers_429_like_the_real_service(world: World) -> None:
         (1.0, "Book 1", "1"),
     ],
 )
-def test_normalize_position(raw: object, details: object, expected: str | None) -> None:
-    assert normalize_position(raw, details) == expected
+def test_canonical_position(raw: object, details: object, expected: str | None) -> None:
+    assert canonical_position(raw, details) == expected
 
 
 def test_normalize_language_and_dates() -> None:
@@ -243,6 +248,6 @@ def test_protocol_errors_are_upstream_unavailable(app: SimApp, world: World) -> 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             raise httpx.RemoteProtocolError("peer closed connection", request=request)
 
-    client = AudnexusClient("http://sim", http=httpx.Client(transport=Exploding()))
+    client = AudnexusClient(UpstreamOptions("http://sim", http=httpx.Client(transport=Exploding())))
     with pytest.raises(UpstreamUnavailable, match="RemoteProtocolError"):
         client.book(_asin(world))

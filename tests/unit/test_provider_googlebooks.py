@@ -11,6 +11,7 @@ from tests.sims.providers.googlebooks import error_body, parse_q
 from tests.sims.world import Work, World, generate_world, isbn10_of
 from workers.metadata.providers.base import MemoryCache
 from workers.metadata.providers.googlebooks import GoogleBooksClient
+from workers.upstream import UpstreamOptions
 
 KEY = "AIzaSy-very-secret-key"
 
@@ -27,7 +28,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> GoogleBooksClient:
-    return GoogleBooksClient("http://sim", key=KEY, http=in_process_client(app))
+    return GoogleBooksClient(UpstreamOptions("http://sim", http=in_process_client(app)), key=KEY)
 
 
 def _work(world: World) -> Work:
@@ -61,14 +62,14 @@ def test_no_items_key_means_no_results(client: GoogleBooksClient) -> None:
 
 
 def test_anonymous_use_works_without_a_key(world: World, app: SimApp) -> None:
-    client = GoogleBooksClient("http://sim", http=in_process_client(app))
+    client = GoogleBooksClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     assert client.by_isbn(_work(world).isbn13 or "").title == _work(world).title
     assert "key" not in app.state.log[-1].query
 
 
 def test_invalid_key_is_auth_error_and_never_echoed(world: World, app: SimApp) -> None:
     wrong = "AIzaSy-wrong-secret"
-    client = GoogleBooksClient("http://sim", key=wrong, http=in_process_client(app))
+    client = GoogleBooksClient(UpstreamOptions("http://sim", http=in_process_client(app)), key=wrong)
     with pytest.raises(AuthError) as caught:
         client.search(_work(world).title)
     _assert_secret_free(caught.value, wrong)
@@ -77,7 +78,7 @@ def test_invalid_key_is_auth_error_and_never_echoed(world: World, app: SimApp) -
 
 def test_daily_quota_is_transient(world: World) -> None:
     app = build_googlebooks_app(world, valid_keys=(KEY,), daily_quota=2, clock=ManualClock())
-    client = GoogleBooksClient("http://sim", key=KEY, http=in_process_client(app))
+    client = GoogleBooksClient(UpstreamOptions("http://sim", http=in_process_client(app)), key=KEY)
     client.search("a")
     client.search("b")
     with pytest.raises(UpstreamUnavailable, match="Quota exceeded"):
@@ -92,7 +93,7 @@ def test_quota_403_is_transient_not_auth(app: SimApp, client: GoogleBooksClient)
 
 def test_key_stays_out_of_cache_keys(world: World, app: SimApp) -> None:
     cache = MemoryCache()
-    client = GoogleBooksClient("http://sim", key=KEY, http=in_process_client(app), cache=cache)
+    client = GoogleBooksClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=cache), key=KEY)
     client.search(_work(world).title)
     client.search(_work(world).title)
     assert app.state.total == 1
@@ -114,11 +115,17 @@ def test_no_secret_in_timeout_or_connection_errors(world: World, app: SimApp) ->
     base_url, stop = serve(app)
     try:
         app.state.slow(1.0)
-        with GoogleBooksClient(base_url, key=KEY, timeout=0.2) as client, pytest.raises(UpstreamUnavailable) as slow:
+        with (
+            GoogleBooksClient(UpstreamOptions(base_url, timeout=0.2), key=KEY) as client,
+            pytest.raises(UpstreamUnavailable) as slow,
+        ):
             client.search("x")
     finally:
         stop()
-    with GoogleBooksClient(base_url, key=KEY, timeout=1) as client, pytest.raises(UpstreamUnavailable) as refused:
+    with (
+        GoogleBooksClient(UpstreamOptions(base_url, timeout=1), key=KEY) as client,
+        pytest.raises(UpstreamUnavailable) as refused,
+    ):
         client.search("x")
     for caught in (slow, refused):
         _assert_secret_free(caught.value, KEY)

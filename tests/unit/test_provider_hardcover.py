@@ -12,6 +12,7 @@ from tests.sims.providers.common import SimApp
 from tests.sims.world import Series, World, generate_world, isbn10_of
 from workers.metadata.providers.base import MemoryCache
 from workers.metadata.providers.hardcover import HardcoverClient
+from workers.upstream import UpstreamOptions
 
 TOKEN = "hc-secret-token-123"
 
@@ -28,7 +29,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> HardcoverClient:
-    return HardcoverClient("http://sim", token=TOKEN, http=in_process_client(app))
+    return HardcoverClient(UpstreamOptions("http://sim", http=in_process_client(app)), token=TOKEN)
 
 
 def _series(world: World, quirk: str) -> Series:
@@ -69,7 +70,7 @@ def test_series_listing_drops_duplicates_and_compilations(world: World, client: 
 @pytest.mark.parametrize("encoding", ["object", "string", "alternate"])
 def test_search_results_as_object_or_json_string(world: World, encoding: Any) -> None:
     app = build_hardcover_app(world, tokens_allowed=(TOKEN,), enforce_limits=False, results_encoding=encoding)
-    client = HardcoverClient("http://sim", token=TOKEN, http=in_process_client(app))
+    client = HardcoverClient(UpstreamOptions("http://sim", http=in_process_client(app)), token=TOKEN)
     work = world.series[2].works[0]
     for _ in range(2):
         books = client.search_books(work.title)
@@ -99,7 +100,7 @@ def test_missing_book_is_not_found(client: HardcoverClient) -> None:
 
 def test_bad_token_is_auth_error_without_the_token(world: World, app: SimApp) -> None:
     wrong = "hc-wrong-token-456"
-    client = HardcoverClient("http://sim", token=f"Bearer {wrong}", http=in_process_client(app))
+    client = HardcoverClient(UpstreamOptions("http://sim", http=in_process_client(app)), token=f"Bearer {wrong}")
     with pytest.raises(AuthError) as caught:
         client.book(world.series[0].works[0].hardcover_id)
     assert "Unable to verify token" in str(caught.value)
@@ -109,11 +110,13 @@ def test_bad_token_is_auth_error_without_the_token(world: World, app: SimApp) ->
 
 def test_empty_token_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
-        HardcoverClient("http://sim", token="  ")
+        HardcoverClient(UpstreamOptions("http://sim"), token="  ")
 
 
 def test_graphql_errors_in_a_200_are_permanent_and_not_cached(world: World, app: SimApp) -> None:
-    client = HardcoverClient("http://sim", token=TOKEN, http=in_process_client(app), cache=MemoryCache())
+    client = HardcoverClient(
+        UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache()), token=TOKEN
+    )
     series = world.series[0]
     body = {
         "errors": [
@@ -158,7 +161,7 @@ def test_top_level_limits(app: SimApp) -> None:
 def test_daily_quota_counts_every_top_level_field(world: World) -> None:
     clock = ManualClock(start=86_400 * 20_000 + 80_000.0)  # 6400 s before UTC midnight
     app = build_hardcover_app(world, tokens_allowed=(TOKEN,), per_day=4, clock=clock)
-    client = HardcoverClient("http://sim", token=TOKEN, http=in_process_client(app))
+    client = HardcoverClient(UpstreamOptions("http://sim", http=in_process_client(app)), token=TOKEN)
     two = "{ a: series_by_pk(id: 10000) { id } b: series_by_pk(id: 10001) { id } }"
     assert _raw(app, two).status_code == 200
     client.series(10000)
@@ -173,7 +176,7 @@ def test_daily_quota_counts_every_top_level_field(world: World) -> None:
 def test_per_minute_burst_answers_429_with_retry_after(world: World) -> None:
     clock = ManualClock()
     app = build_hardcover_app(world, tokens_allowed=(TOKEN,), clock=clock)
-    client = HardcoverClient("http://sim", token=TOKEN, http=in_process_client(app))
+    client = HardcoverClient(UpstreamOptions("http://sim", http=in_process_client(app)), token=TOKEN)
     for n in range(10):
         client.series(10000 + n)
     with pytest.raises(UpstreamUnavailable) as caught:
@@ -194,7 +197,10 @@ def test_partial_book_parses_with_what_is_there(world: World, app: SimApp, clien
 def test_cache_keys_post_bodies_and_skips_the_network(world: World, app: SimApp) -> None:
     calls: list[int] = []
     client = HardcoverClient(
-        "http://sim", token=TOKEN, http=in_process_client(app), cache=MemoryCache(), throttle=lambda: calls.append(1)
+        UpstreamOptions(
+            "http://sim", http=in_process_client(app), cache=MemoryCache(), throttle=lambda: calls.append(1)
+        ),
+        token=TOKEN,
     )
     client.series(10000)
     client.series(10000)

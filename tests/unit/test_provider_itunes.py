@@ -9,6 +9,7 @@ from tests.sims.providers import build_itunes_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import World, generate_world
 from workers.metadata.providers.itunes import ITunesClient
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def app(world: World) -> SimApp:
 
 @pytest.fixture
 def client(app: SimApp) -> ITunesClient:
-    return ITunesClient("http://sim", http=in_process_client(app))
+    return ITunesClient(UpstreamOptions("http://sim", http=in_process_client(app)))
 
 
 def test_unabridged_suffix_is_stripped_and_narrators_come_from_the_description(

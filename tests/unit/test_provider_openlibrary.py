@@ -10,6 +10,7 @@ from tests.sims.providers.common import SimApp
 from tests.sims.world import Work, World, generate_world, isbn10_of
 from workers.metadata.providers.base import MemoryCache, SeriesRef
 from workers.metadata.providers.openlibrary import OpenLibraryClient
+from workers.upstream import UpstreamOptions
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,9 @@ def _work(world: World) -> Work:
 
 def test_by_isbn_follows_the_redirect_and_resolves_author_keys(world: World, app: SimApp) -> None:
     calls: list[int] = []
-    client = OpenLibraryClient("http://sim", http=in_process_client(app), throttle=lambda: calls.append(1))
+    client = OpenLibraryClient(
+        UpstreamOptions("http://sim", http=in_process_client(app), throttle=lambda: calls.append(1))
+    )
     work = _work(world)
     book = client.by_isbn(work.isbn13 or "")
     series = world.series_by_id[work.series_id]
@@ -45,13 +48,13 @@ def test_by_isbn_follows_the_redirect_and_resolves_author_keys(world: World, app
 
 
 def test_isbn10_finds_the_same_edition(world: World, app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app))
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     work = _work(world)
     assert client.by_isbn(isbn10_of(work.isbn13 or "") or "").source_id == work.ol_edition
 
 
 def test_unknown_isbn_is_not_found_and_cached(app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app), cache=MemoryCache())
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache()))
     for _ in range(2):
         with pytest.raises(NotFound):
             client.by_isbn("9780000000002")
@@ -59,7 +62,7 @@ def test_unknown_isbn_is_not_found_and_cached(app: SimApp) -> None:
 
 
 def test_cached_by_isbn_repeats_without_requests(world: World, app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app), cache=MemoryCache())
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache()))
     work = _work(world)
     first = client.by_isbn(work.isbn13 or "")
     before = app.state.total
@@ -68,7 +71,7 @@ def test_cached_by_isbn_repeats_without_requests(world: World, app: SimApp) -> N
 
 
 def test_search_by_title_and_author(world: World, app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app))
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     work = _work(world)
     books = client.search(work.title, work.authors[0])
     assert work.ol_work in [b.source_id for b in books]
@@ -84,7 +87,7 @@ def test_search_by_title_and_author(world: World, app: SimApp) -> None:
 
 
 def test_partial_search_docs_parse(world: World, app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app))
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     work = _work(world)
     app.state.partial()
     hit = next(b for b in client.search(work.title) if b.source_id == work.ol_work)
@@ -92,7 +95,7 @@ def test_partial_search_docs_parse(world: World, app: SimApp) -> None:
 
 
 def test_work_resolves_authors(world: World, app: SimApp) -> None:
-    client = OpenLibraryClient("http://sim", http=in_process_client(app))
+    client = OpenLibraryClient(UpstreamOptions("http://sim", http=in_process_client(app)))
     work = _work(world)
     book = client.work(work.ol_work)
     assert (book.source_id, book.title, book.authors) == (work.ol_work, work.title, work.authors)

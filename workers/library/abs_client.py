@@ -1,11 +1,14 @@
-"""Synchronous Audiobookshelf (ABS) API client for the library workers.
+"""Synchronous Audiobookshelf (ABS) API client for the library workers, on :mod:`workers.upstream`.
 
-Synchronous because the workers are Celery prefork tasks. Every request first calls ``throttle()``
-(the global Redis rate limiter; it may raise :class:`shared.errors.RateLimited`, which propagates),
-and every failure is translated once, here, into the project's error vocabulary:
+The layer throttles every request (the global Redis rate limiter; it may raise
+:class:`shared.errors.RateLimited`, which propagates), caps answer sizes and maps failures into the
+project's error vocabulary. ABS refines the mapping:
 
 =====================================  =================================================
-401 / 403                              :class:`AuthError` (an operator must fix the key)
+401                                    :class:`UpstreamAuthError`, fatal: the key is refused
+403                                    :class:`UpstreamAuthError`, not fatal: ABS answers 403
+                                       for one request it dislikes ("Invalid payload", a
+                                       user without the permission), the key still works
 404                                    :class:`NotFound`
 429, 5xx, timeouts, connection errors  :class:`UpstreamUnavailable` (``Retry-After`` kept)
 200 with a body we cannot parse        :class:`MalformedResponse`
@@ -20,24 +23,11 @@ quote. It appears in no message, ``repr`` or log line.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-import orjson
-
-from shared.errors import (
-    AuthError,
-    ConfigError,
-    MalformedResponse,
-    NotFound,
-    PermanentError,
-    UpstreamUnavailable,
-)
+from shared.errors import ConfigError, MalformedResponse, MamcError, PermanentError, UpstreamUnavailable
 from workers.library.abs_models import (
     AbsItem,
     AbsLibrary,
@@ -52,6 +42,8 @@ from workers.library.abs_models import (
     parse_task,
     req_int,
 )
+from workers.upstream import Reply, UpstreamAuthError, UpstreamClient, UpstreamOptions
+from workers.upstream.redaction import Hidden
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +53,6 @@ log = logging.getLogger(__name__)
 # on rescans and ``birthtimeMs`` is 0 on many Linux filesystems (all ties).
 PAGE_SORT = "addedAt"
 BATCH_GET_CHUNK = 100  # ~20-40 kB per expanded item: a few MB per response, far below any limit
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _without_nul(value: Any) -> Any:
@@ -87,63 +66,30 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-class _Secret:
-    """Holds the API key so ``vars()``, debuggers and error trackers capturing locals show no key."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-
-class AbsClient:
+class AbsClient(UpstreamClient):
     """One ABS server, one API key. Use as a context manager to close the connection pool."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        http: httpx.Client | None = None,
-        throttle: Callable[[], None] | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"ABS base URL must start with http:// or https://, got {base_url!r}")
+    service: ClassVar[str] = "ABS"
+    default_timeout: ClassVar[float] = 30.0
+
+    def __init__(self, options: UpstreamOptions, token: str) -> None:
         if not token or not token.strip():
             raise ConfigError("ABS API key is empty; create one under Settings → API Keys (active)")
-        self._base = base_url.rstrip("/")
-        self._token = _Secret(token.strip())
-        self._http = http if http is not None else httpx.Client(timeout=timeout)
-        self._owns_http = http is None
-        self._throttle = throttle
-        self._timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"AbsClient(base_url={self._base!r})"
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> AbsClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+        super().__init__(options, secrets=(token.strip(),))
+        self._token = Hidden(token.strip())
 
     # ------------------------------------------------------------------ transport
-    def _scrub(self, text: str) -> str:
-        token = self._token.reveal()
-        return text.replace(token, "***") if token in text else text
+    def classify(self, reply: Reply, method: str, path: str) -> MamcError:
+        error = super().classify(reply, method, path)
+        if isinstance(error, UpstreamAuthError):
+            return UpstreamAuthError(f"{error} (check the ABS API key is active and its user may do this)",
+                                     service=self.service, fatal=error.fatal)
+        if 300 <= reply.status < 400:  # e.g. an SSO proxy in front of ABS sending us to its login page
+            return PermanentError(f"{error}; point the base URL at ABS itself (or exempt /api from the proxy's login)")
+        return error
+
+    def auth_is_fatal(self, reply: Reply) -> bool:
+        return reply.status == 401
 
     def _request(
         self,
@@ -153,62 +99,18 @@ class AbsClient:
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
         auth: bool = True,
-    ) -> httpx.Response:
-        if self._throttle is not None:
-            self._throttle()
+    ) -> Reply:
         # httpx.Headers masks Authorization in its repr, so even captured locals stay clean
-        headers = httpx.Headers({"Accept": "application/json"})
-        if auth:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        what = f"ABS {method} {path}"
-        content = None
-        if body is not None:
-            content = orjson.dumps(body)
-            headers["Content-Type"] = "application/json"
-        started = time.monotonic()
-        try:
-            response = self._http.request(
-                method, self._base + path, params=params, content=content, headers=headers, timeout=self._timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(f"{what}: no answer within {self._timeout:g}s") from exc
-        except httpx.DecodingError as exc:
-            raise MalformedResponse(f"{what}: undecodable body: {self._scrub(str(exc))}") from exc
-        except httpx.RequestError as exc:
-            raise UpstreamUnavailable(f"{what}: {type(exc).__name__}: {self._scrub(str(exc))}") from exc
-        log.debug("%s -> %s in %.0f ms", what, response.status_code, (time.monotonic() - started) * 1000)
-        if response.status_code < 300:
-            return response
-        if response.status_code < 400:  # e.g. an SSO proxy in front of ABS sending us to its login page
-            location = self._scrub(response.headers.get("Location", "?"))
-            raise PermanentError(
-                f"{what}: HTTP {response.status_code} redirect to {location}; point the base URL "
-                "at ABS itself (or exempt /api from the proxy's login)"
-            )
-        snippet = self._scrub(response.text[:200].strip()) or response.reason_phrase
-        status = response.status_code
-        message = f"{what}: HTTP {status}: {snippet}"
-        if status in (401, 403):
-            raise AuthError(f"{message} (check the ABS API key is active and its user may do this)")
-        if status == 404:
-            raise NotFound(message)
-        if status == 429 or status >= 500:
-            raise UpstreamUnavailable(message, retry_after=_retry_after(response.headers.get("Retry-After")))
-        raise PermanentError(message)
+        headers = {"Authorization": f"Bearer {self._token.reveal()}"} if auth else None
+        return self.request(method, path, params=params, body=body, headers=headers)
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._request(method, path, **kwargs)
-        try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            snippet = self._scrub(response.text[:80])
-            raise MalformedResponse(
-                f"ABS {method} {path}: unparsable JSON ({len(response.content)} bytes): {snippet!r}"
-            ) from exc
+        reply = self._request(method, path, **kwargs)
+        data = self.decode_json(reply.content, method, path)
         # PostgreSQL text cannot hold NUL, and tags read from audio files (ID3 pads with NULs) can
         # carry them: one such title would fail its whole chunk on every retry. Removed here, before
         # names are folded into keys, so "Name\x00" and "Name" stay one author. Rare: checked on bytes.
-        return _without_nul(data) if b"\\u0000" in response.content else data
+        return _without_nul(data) if b"\\u0000" in reply.content else data
 
     # ------------------------------------------------------------------ server
     def ping(self) -> bool:

@@ -32,6 +32,7 @@ from workers.library.sync import (
     sync_libraries,
 )
 from workers.library.upsert import upsert_items
+from workers.upstream import UpstreamOptions
 
 
 def abs_client(ctx: JobContext) -> AbsClient:
@@ -39,7 +40,8 @@ def abs_client(ctx: JobContext) -> AbsClient:
         token, _ = effective_secret(s, "abs_token")
     if not token:
         raise AuthError("no Audiobookshelf API token: set MAMC_ABS_TOKEN or PUT /api/v1/settings/abs")
-    return AbsClient(get_settings().abs_url, token, throttle=lambda: ctx.throttle("abs", max_wait=10.0))
+    options = UpstreamOptions(get_settings().abs_url, throttle=lambda: ctx.throttle("abs", max_wait=10.0))
+    return AbsClient(options, token)
 
 
 def library_sync(ctx: JobContext) -> dict[str, Any]:

@@ -35,7 +35,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.normalize import fold_name, position_sort_key
+from shared.normalize import fold_name
+from shared.positions import SeriesPosition
 from workers.library.abs_models import AbsItem
 
 log = logging.getLogger(__name__)
@@ -288,9 +289,11 @@ class _Batch:
         for ref in item.series:
             skey = self.name("series", ref.name)
             if skey and (item.id, skey) not in self.claims:  # a series listed twice: its first mention
+                # ABS's own text is kept (write-back compares it); the parsed value orders it
                 position = ref.sequence.strip() if ref.sequence and ref.sequence.strip() else None
+                parsed = SeriesPosition.parse(position)
                 self.claims[(item.id, skey)] = {"abs_id": item.id, "series": skey, "position": position,
-                                                "sort_key": position_sort_key(position)}
+                                                "sort_key": parsed.sort_key if parsed is not None else None}
         rkey = recording_key(item)
         self.recordings[rkey] = {
             "key": rkey, "work": wkey, "source_item": item.id,

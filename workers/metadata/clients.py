@@ -1,8 +1,9 @@
 """Provider clients built from settings, each wired to its global rate limit and the PG cache.
 
 The pipeline uses Audible (the primary marketplace: matching and series listings), Audnexus (ASINs
-of other marketplaces) and Hardcover (ISBNs, complete series bibliographies). iTunes, Open Library
-and Google Books carry no series, narrators or ASINs, so nothing here needs them yet.
+of other marketplaces) and Hardcover (ISBNs, complete series bibliographies). Google Books, Open
+Library and iTunes carry no series or ASINs: they fill missing ISBNs and release dates
+(``workers/metadata/print_stage.py``) when ``MAMC_METADATA_PRINT_PROVIDERS`` names them.
 
 Every outgoing request first takes a slot of the provider's Redis-held limit (``ctx.throttle``):
 short waits sleep, long ones raise ``RateLimited`` and the engine re-schedules the job without
@@ -32,7 +33,12 @@ from workers.metadata.cache import PgResponseCache
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.audnexus import AudnexusClient
+from workers.metadata.providers.googlebooks import GoogleBooksClient
 from workers.metadata.providers.hardcover import HardcoverClient
+from workers.metadata.providers.itunes import ITunesClient
+from workers.metadata.providers.openlibrary import OpenLibraryClient
+from workers.upstream import Reply, UpstreamOptions, parse_retry_after
+from workers.upstream.client import Params
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +99,20 @@ class _Polite(ProviderHttp):
 
     pause: ProviderPause | None = None
 
-    def _send(self, method: str, path: str, params: dict[str, str], body: Mapping[str, Any] | None,
-              headers: dict[str, str]) -> httpx.Response:
-        response = super()._send(method, path, params, body, headers)
+    def send(self, method: str, path: str, *, params: Params | None = None, body: Any = None,
+             headers: Mapping[str, str] | None = None) -> Reply:
+        reply = super().send(method, path, params=params, body=body, headers=headers)
         for _ in range(MAX_429_WAITS):
-            if response.status_code != 429 or self.pause is None:
-                return response
-            wait = self._retry_after(response.headers) or 1.0
+            if reply.status != 429 or self.pause is None:
+                return reply
+            wait = parse_retry_after(reply.headers.get("retry-after")) or 1.0
             self.pause.hold(self.provider, wait)
             if wait > THROTTLE_WAIT:
-                return response  # a long one: the job's retry honours Retry-After as its lower bound
+                return reply  # a long one: the job's retry honours Retry-After as its lower bound
             log.info("%s answered 429: every worker pauses %.1fs", self.provider, wait)
             self.pause.wait(self.provider, THROTTLE_WAIT)
-            response = super()._send(method, path, params, body, headers)
-        return response
+            reply = super().send(method, path, params=params, body=body, headers=headers)
+        return reply
 
 
 class PoliteAudible(_Polite, AudibleClient):
@@ -118,6 +124,18 @@ class PoliteAudnexus(_Polite, AudnexusClient):
 
 
 class PoliteHardcover(_Polite, HardcoverClient):
+    pass
+
+
+class PoliteGoogleBooks(_Polite, GoogleBooksClient):
+    pass
+
+
+class PoliteOpenLibrary(_Polite, OpenLibraryClient):
+    pass
+
+
+class PoliteITunes(_Polite, ITunesClient):
     pass
 
 
@@ -151,20 +169,22 @@ class Clients:
     def region(self) -> str:
         return self.settings.metadata_regions[0]
 
-    def _common(self, provider: str) -> dict[str, Any]:
+    def options(self, provider: str, base_url: str) -> UpstreamOptions:
+        """How every provider is reached: the shared pool, its global limit, the PG cache, the TTLs."""
         s = self.settings
-        return {"http": shared_http(), "throttle": self.throttle(provider), "cache": self.cache,
-                "cache_ttl": self.ttl, "negative_ttl": s.metadata_negative_cache_ttl, "timeout": s.metadata_timeout}
+        return UpstreamOptions(base_url, http=shared_http(), throttle=self.throttle(provider), cache=self.cache,
+                               cache_ttl=self.ttl, negative_ttl=s.metadata_negative_cache_ttl,
+                               timeout=s.metadata_timeout)
 
     def _polite(self, client: P) -> P:
         client.pause = self.pause
         return client
 
     def audible(self) -> AudibleClient:
-        return self._polite(PoliteAudible(self.settings.audible_url, region=self.region, **self._common("audible")))
+        return self._polite(PoliteAudible(self.options("audible", self.settings.audible_url), region=self.region))
 
     def audnexus(self) -> AudnexusClient:
-        return self._polite(PoliteAudnexus(self.settings.audnexus_url, **self._common("audnexus")))
+        return self._polite(PoliteAudnexus(self.options("audnexus", self.settings.audnexus_url)))
 
     def hardcover_token(self) -> str | None:
         with session_scope() as session:
@@ -176,4 +196,24 @@ class Clients:
         token = self.hardcover_token()
         if not token:
             return None
-        return self._polite(PoliteHardcover(self.settings.hardcover_url, token=token, **self._common("hardcover")))
+        return self._polite(PoliteHardcover(self.options("hardcover", self.settings.hardcover_url), token=token))
+
+    def googlebooks(self) -> GoogleBooksClient:
+        """Works without a key too (anonymous calls share a small quota)."""
+        with session_scope() as session:
+            key, _ = effective_secret(session, "googlebooks_key")
+        return self._polite(PoliteGoogleBooks(self.options("googlebooks", self.settings.googlebooks_url), key=key))
+
+    def openlibrary(self) -> OpenLibraryClient:
+        return self._polite(PoliteOpenLibrary(self.options("openlibrary", self.settings.openlibrary_url)))
+
+    def itunes(self) -> ITunesClient:
+        return self._polite(PoliteITunes(self.options("itunes", self.settings.itunes_url)))
+
+    def print_clients(self, names: list[str]) -> dict[str, GoogleBooksClient | OpenLibraryClient | ITunesClient]:
+        """The print catalogues to ask, in the configured order."""
+        out: dict[str, GoogleBooksClient | OpenLibraryClient | ITunesClient] = {}
+        for name in names:
+            out[name] = (self.googlebooks() if name == "googlebooks" else
+                         self.openlibrary() if name == "openlibrary" else self.itunes())
+        return out

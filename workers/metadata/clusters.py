@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 
 from shared.models.metadata import MetadataSeries, MetadataSeriesLink, MetadataSeriesWork, OwnedKey, wanted_key
 from shared.normalize import split_series_title_hint
+from shared.positions import canonical_position
 from workers.metadata.names import author_keys, series_core, similarity, title_forms
-from workers.metadata.providers._normalize import normalize_language, normalize_position
+from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.records import book_from_json
 
 PRESENT_WORK = """EXISTS (SELECT 1 FROM recordings r JOIN library_items i ON i.recording_id = r.id
@@ -87,7 +88,7 @@ class Cluster:
 
 
 def _position(raw: str | None) -> str | None:
-    return normalize_position(raw) if raw else None
+    return canonical_position(raw) if raw else None
 
 
 def refs_from_abs(memberships: list[tuple[int, str, str | None]]) -> list[Ref]:

@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models.metadata import Follow, MetadataSeries
+from shared.positions import canonical_position
 from shared.settings import Settings
 from shared.wanted.service import WantedRow, retire, upsert_wanted
 from shared.wanted.states import FollowMode, WantedReason
 from workers.metadata.detect import load_owned
 from workers.metadata.gaps import Book, covers, kind_of, released
 from workers.metadata.names import author_keys
-from workers.metadata.providers._normalize import normalize_language, normalize_position
+from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook
 
@@ -51,7 +52,7 @@ def eligible(book: ProviderBook, follow: Follow, settings: Settings, as_of: date
     language = normalize_language(book.language)
     if book.abridged or (language is not None and language != settings.metadata_language):
         return False
-    position = normalize_position(book.series[0].position) if book.series and book.series[0].position else None
+    position = canonical_position(book.series[0].position) if book.series and book.series[0].position else None
     kind = kind_of(position) if position else "primary"
     if kind != "primary" and kind not in settings.gap_rules:
         return False
@@ -79,7 +80,7 @@ def check_follow(session: Session, follow: Follow, books: list[ProviderBook], se
     rows: dict[str, WantedRow] = {}
     for book, probe in zip(candidates, as_books, strict=True):
         ref = book.series[0] if book.series else None
-        position = normalize_position(ref.position) if ref and ref.position else None
+        position = canonical_position(ref.position) if ref and ref.position else None
         in_series = ref is not None and position is not None and position in held.get(ref.source_series_id or "", ())
         if in_series or owned.why(probe, author_keys(book.authors)) is not None:
             continue

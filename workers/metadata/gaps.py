@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.positions import SeriesPosition, canonical_position
 from workers.metadata.names import TitleForms, title_forms
-from workers.metadata.providers._normalize import normalize_position
 
 KINDS = ("primary", "novella", "prequel", "omnibus", "unknown")
 
@@ -63,30 +63,25 @@ class Book:
 
 
 def kind_of(position: str | None) -> str:
-    if position is None:
+    parsed = SeriesPosition.parse(position)
+    if parsed is None:
         return "unknown"
-    if "-" in position:
+    if parsed.is_range:
         return "omnibus"
-    value = float(position)
-    if not value.is_integer():
+    if parsed.is_fractional:
         return "novella"
-    return "prequel" if value < 1 else "primary"
+    return "prequel" if parsed.sort_key < 1 else "primary"
 
 
 def covers(position: str | None) -> set[str]:
     """The positions a book at ``position`` fills: "1-3" fills 1, 2 and 3."""
-    if position is None:
-        return set()
-    if "-" in position:
-        start, end = (float(x) for x in position.split("-", 1))
-        if start.is_integer() and end.is_integer() and 0 <= end - start <= 100:
-            return {str(n) for n in range(int(start), int(end) + 1)}
-        return {position}
-    return {position}
+    parsed = SeriesPosition.parse(position)
+    return parsed.covers() if parsed is not None else set()
 
 
 def sort_key(position: str | None) -> float:
-    return float(position.split("-", 1)[0]) if position else float("inf")
+    parsed = SeriesPosition.parse(position)
+    return parsed.sort_key if parsed is not None else float("inf")
 
 
 def released(release: str | None, as_of: date) -> bool:
@@ -106,12 +101,12 @@ def merge_entries(entries: list[Entry]) -> list[Book]:
     for e in sorted((e for e in entries if e.provider != "hardcover"), key=lambda e: e.source_id):
         if e.abridged or not e.title:
             continue
-        pos = normalize_position(e.position) if e.position else None
+        pos = canonical_position(e.position) if e.position else None
         books.append(Book(e.title, e.authors, asin=e.asin, positions={"audible": pos} if pos else {},
                           release_date=e.release_date, language=e.language))
     from_audible = list(books)
     for e in sorted((e for e in entries if e.provider == "hardcover"), key=lambda e: e.source_id):
-        pos = normalize_position(e.position) if e.position else None
+        pos = canonical_position(e.position) if e.position else None
         forms = title_forms(e.title) if e.title else TitleForms(frozenset(), frozenset())
         joined = next((b for b in from_audible if b.hardcover_id is None and forms.overlaps(b.forms)), None)
         if joined is None and pos is not None:
@@ -217,7 +212,7 @@ def compute(books: list[Book], placed: dict[int, dict[str, list[str]]], owned: O
 
 
 def _prioritise(chosen: list[tuple[Book, str]], owned: dict[str, set[str]], as_of: date) -> list[Gap]:
-    top = max((float(p) for p in owned if "-" not in p and float(p).is_integer()), default=0.0)
+    top = max((sort_key(p) for p in owned if kind_of(p) in ("primary", "prequel")), default=0.0)
     primaries = sorted((b for b, k in chosen if k == "primary"), key=lambda b: sort_key(b.position))
     trailing = [b for b in primaries if sort_key(b.position) > top]
     interior = [b for b in primaries if sort_key(b.position) <= top]

@@ -21,9 +21,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.models.metadata import FieldProvenance, RecordingMatch
+from shared.positions import canonical_position
 from shared.settings import METADATA_FIELDS, Settings
 from workers.metadata.names import author_keys, series_core
-from workers.metadata.providers._normalize import normalize_language, normalize_position
+from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.recordings import LibraryRecording
 from workers.metadata.records import book_from_json
 
@@ -59,7 +60,7 @@ def comparable(field: str, value: Any) -> Any:
     if field in ("authors", "narrators"):
         return tuple(sorted(author_keys(list(value))))
     if field == "series":
-        return tuple(sorted((series_core(s["name"]), normalize_position(s.get("position"))) for s in value))
+        return tuple(sorted((series_core(s["name"]), canonical_position(s.get("position"))) for s in value))
     if field == "duration_seconds":
         return round(float(value) / 300)  # five-minute buckets: runtimes are rounded to the minute
     if field in ("title", "subtitle"):

@@ -49,6 +49,7 @@ from workers.metadata.listings import fetch_audible, owned_identifiers, resolve_
 from workers.metadata.matcher import MatchRow, match_on_audible, match_on_audnexus, match_on_hardcover
 from workers.metadata.matches import store_matches
 from workers.metadata.merge import merge_and_store
+from workers.metadata.print_stage import metadata_match_print, print_candidates
 from workers.metadata.recordings import LibraryRecording, chunks, load_recordings, recordings_to_match
 from workers.metadata.wishlist import apply, lookup, mark_unresolved
 from workers.metadata.writeback import library_writeback
@@ -83,11 +84,14 @@ def metadata_refresh(ctx: JobContext) -> dict[str, Any]:
              ORDER BY recording_id"""), {"started": started}).all()
     region = [rid for rid, needs in handed if "audnexus" in needs] if len(settings.metadata_regions) > 1 else []
     hardcover = [rid for rid, needs in handed if "hardcover" in needs] if Clients(ctx).hardcover_token() else []
+    with session_scope() as s:
+        printed = print_candidates(s, started) if settings.metadata_print_providers else []
     writeback = args.writeback and settings.metadata_writeback
     if writeback:  # every recording ABS could learn from, as merged when the write-back job runs
         ctx.spawn("library.writeback", {})
     return {**_own_result(ctx.job_id), "audnexus": _spawn(ctx, "metadata.match_region", region, args.force),
-            "hardcover": _spawn(ctx, "metadata.match_isbn", hardcover, args.force), "writeback": writeback}
+            "hardcover": _spawn(ctx, "metadata.match_isbn", hardcover, args.force),
+            "print": _spawn(ctx, "metadata.match_print", printed, args.force), "writeback": writeback}
 
 
 def _store(recs: list[LibraryRecording], rows: list[MatchRow]) -> int:
@@ -305,6 +309,7 @@ def register(app: Celery) -> None:
     job_task(app, "metadata.match")(metadata_match)
     job_task(app, "metadata.match_region")(metadata_match_region)
     job_task(app, "metadata.match_isbn")(metadata_match_isbn)
+    job_task(app, "metadata.match_print")(metadata_match_print)
     job_task(app, "metadata.merge")(metadata_merge)
     job_task(app, "gaps.detect")(gaps_detect)
     job_task(app, "gaps.detect_series")(gaps_detect_series)

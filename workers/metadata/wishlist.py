@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 from shared.models.metadata import Wanted
+from shared.positions import canonical_position
 from shared.wanted.service import Resolved, mark_unresolved, resolve_wish
 from workers.metadata.match import choose
 from workers.metadata.names import natural_name, title_query
-from workers.metadata.providers._normalize import normalize_language, normalize_position
+from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook
 from workers.metadata.recordings import LibraryRecording
@@ -48,6 +49,6 @@ def apply(session: Session, row: Wanted, book: ProviderBook, how: str) -> Wanted
     ref = book.series[0] if book.series else None
     found = Resolved(title=book.title, authors=list(book.authors), asin=book.asin, release_date=book.release_date,
                      series_name=ref.name if ref else None,
-                     position=normalize_position(ref.position) if ref and ref.position else None,
+                     position=canonical_position(ref.position) if ref and ref.position else None,
                      language=normalize_language(book.language))
     return resolve_wish(session, row, found, how)

@@ -1,7 +1,8 @@
 """Small pure translations of provider values into the shapes of :mod:`.base`.
 
-Kept in one place so every client reads "Book 1", 1.0 and "1" as the same position and
-"english", "eng" and "en" as the same language; disagreement here would show up as false gaps.
+Kept in one place so every client reads "english", "eng" and "en" as the same language;
+disagreement here would show up as false gaps. Positions ("Book 1", 1.0, "1") have their own module,
+shared across the library and the providers: :mod:`shared.positions`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import MalformedResponse
-
-_NUMBER = r"\d+(?:\.\d+)?"
-_POSITION = re.compile(rf"({_NUMBER})(?:\s*[-\u2013]\s*({_NUMBER}))?")
-_RANGE_ONLY = re.compile(rf"^\s*#?\s*({_NUMBER})\s*[-\u2013]\s*({_NUMBER})\s*$")
 
 _LANGUAGES = {
     "en": "en",
@@ -71,42 +68,6 @@ _MONTHS = {
         start=1,
     )
 }
-
-
-def _canonical_number(text: str) -> str:
-    """ "01" -> "1", "2.50" -> "2.5", "3.0" -> "3": one spelling per number."""
-    if "." in text:
-        whole, frac = text.split(".", 1)
-        frac = frac.rstrip("0")
-        whole = whole.lstrip("0") or "0"
-        return f"{whole}.{frac}" if frac else whole
-    return text.lstrip("0") or "0"
-
-
-def normalize_position(raw: object, details: object = None) -> str | None:
-    """A series position as a canonical string: "1", "2.5", "0", "1-3", or None when there is none.
-
-    Takes the first number (or range) in the text, so Audible's "Book 1" and "2, Dramatized
-    Adaptation" become "1" and "2". ``details`` is Hardcover's free text, which carries omnibus ranges
-    ("1-3") that its float ``position`` cannot; a range there wins.
-    """
-    if isinstance(details, str):
-        m = _RANGE_ONLY.match(details)
-        if m:
-            return f"{_canonical_number(m.group(1))}-{_canonical_number(m.group(2))}"
-    if raw is None or isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
-        if raw != raw:  # NaN
-            return None
-        return _canonical_number(repr(float(raw)))
-    if not isinstance(raw, str):
-        return None
-    m = _POSITION.search(raw)
-    if not m:
-        return None
-    first = _canonical_number(m.group(1))
-    return f"{first}-{_canonical_number(m.group(2))}" if m.group(2) else first
 
 
 def normalize_language(raw: object) -> str | None:

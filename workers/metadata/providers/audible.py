@@ -16,9 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from shared.errors import MalformedResponse
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     abridged_from_format,
@@ -26,20 +25,13 @@ from workers.metadata.providers._normalize import (
     minutes_to_seconds,
     names,
     normalize_language,
-    normalize_position,
     require_dict,
     require_list,
     require_str,
     text_or_none,
 )
-from workers.metadata.providers.base import (
-    ProviderBook,
-    ResponseCache,
-    SeriesEntry,
-    SeriesListing,
-    SeriesRef,
-    Throttle,
-)
+from workers.metadata.providers.base import ProviderBook, SeriesEntry, SeriesListing, SeriesRef
+from workers.upstream import UpstreamOptions
 
 PROVIDER = "audible"
 MAX_ASINS = 50
@@ -68,31 +60,11 @@ class SearchPage:
 class AudibleClient(ProviderHttp):
     """Catalog of one marketplace; ``region`` labels its records and scopes its cache keys."""
 
-    provider = PROVIDER
+    service = PROVIDER
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        region: str = "us",
-        http: httpx.Client | None = None,
-        throttle: Throttle | None = None,
-        cache: ResponseCache | None = None,
-        cache_ttl: float = 86_400.0,
-        negative_ttl: float = 3_600.0,
-        timeout: float = 20.0,
-    ) -> None:
+    def __init__(self, options: UpstreamOptions, *, region: str = "us") -> None:
         self.region = region.lower()
-        super().__init__(
-            base_url,
-            http=http,
-            throttle=throttle,
-            cache=cache,
-            cache_ttl=cache_ttl,
-            negative_ttl=negative_ttl,
-            timeout=timeout,
-            cache_scope=self.region,
-        )
+        super().__init__(options, cache_scope=self.region)
 
     def search(
         self,
@@ -163,7 +135,7 @@ class AudibleClient(ProviderHttp):
                     continue
                 asin = text_or_none(rel.get("asin"))
                 if asin:
-                    members.append((asin, normalize_position(rel.get("sequence"))))
+                    members.append((asin, canonical_position(rel.get("sequence"))))
             return name, members
 
         name, members = self._get(f"/1.0/catalog/products/{series_asin}", {"response_groups": _SERIES_GROUPS}, parse)
@@ -231,7 +203,7 @@ def _series_refs(product: dict[str, Any]) -> tuple[SeriesRef, ...]:
         if isinstance(item, dict) and text_or_none(item.get("title")):
             refs.append(
                 SeriesRef(
-                    str(item["title"]).strip(), normalize_position(item.get("sequence")), text_or_none(item.get("asin"))
+                    str(item["title"]).strip(), canonical_position(item.get("sequence")), text_or_none(item.get("asin"))
                 )
             )
     if not refs:
@@ -245,7 +217,7 @@ def _series_refs(product: dict[str, Any]) -> tuple[SeriesRef, ...]:
                 refs.append(
                     SeriesRef(
                         str(rel["title"]).strip(),
-                        normalize_position(rel.get("sequence")),
+                        canonical_position(rel.get("sequence")),
                         text_or_none(rel.get("asin")),
                     )
                 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.errors import MalformedResponse, MamcError
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     abridged_from_format,
@@ -19,13 +20,13 @@ from workers.metadata.providers._normalize import (
     minutes_to_seconds,
     names,
     normalize_language,
-    normalize_position,
     require_dict,
     require_list,
     require_str,
     text_or_none,
 )
 from workers.metadata.providers.base import ProviderBook, RegionUnavailable, SeriesRef
+from workers.upstream import Reply
 
 PROVIDER = "audnexus"
 T = TypeVar("T")
@@ -66,7 +67,7 @@ class AuthorInfo:
 class AudnexusClient(ProviderHttp):
     """``GET /books/{asin}``, ``/books/{asin}/chapters``, ``/authors?name=`` and ``/authors/{asin}``."""
 
-    provider = PROVIDER
+    service = PROVIDER
 
     def book(self, asin: str, region: str = "us") -> ProviderBook:
         """The book in ``region``; raises :class:`RegionUnavailable` when that marketplace lacks it."""
@@ -100,9 +101,9 @@ class AudnexusClient(ProviderHttp):
     def author(self, asin: str, region: str = "us") -> AuthorInfo:
         return self._get(f"/authors/{asin}", {"region": region.lower()}, _parse_author)
 
-    def _classify(self, status: int, content: bytes, headers: Any, method: str, path: str) -> MamcError:
-        error = super()._classify(status, content, headers, method, path)
-        if status == 404 and b"REGION_UNAVAILABLE" in content:
+    def classify(self, reply: Reply, method: str, path: str) -> MamcError:
+        error = super().classify(reply, method, path)
+        if reply.status == 404 and b"REGION_UNAVAILABLE" in reply.content:
             parts = path.split("/")
             asin = parts[2] if len(parts) > 2 else ""
             return RegionUnavailable(str(error), asin=asin, region="")
@@ -115,7 +116,7 @@ def _series_ref(raw: object) -> SeriesRef | None:
     name = text_or_none(raw.get("name"))
     if name is None:
         return None
-    return SeriesRef(name, normalize_position(raw.get("position")), text_or_none(raw.get("asin")))
+    return SeriesRef(name, canonical_position(raw.get("position")), text_or_none(raw.get("asin")))
 
 
 def parse_book(data: object, *, region: str) -> ProviderBook:

@@ -15,13 +15,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from shared.errors import NotFound
+from workers.upstream.options import ResponseCache, Throttle
 
-#: Called before every outgoing request; the project's global Redis limiter plugs in here and may
-#: raise :class:`shared.errors.RateLimited`, which the clients let propagate untouched.
-Throttle = Callable[[], None]
+__all__ = ["MemoryCache", "ProviderBook", "RegionUnavailable", "ResponseCache", "SeriesEntry", "SeriesListing",
+           "SeriesRef", "Throttle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +95,6 @@ class RegionUnavailable(NotFound):
         super().__init__(message)
         self.asin = asin
         self.region = region
-
-
-class ResponseCache(Protocol):
-    """Where clients keep provider answers (the project backs it with a PostgreSQL table).
-
-    Bodies are opaque bytes to the cache; ``provider`` lets the table be purged per provider.
-    """
-
-    def get(self, provider: str, key: str) -> bytes | None: ...
-
-    def put(self, provider: str, key: str, body: bytes, ttl: float) -> None: ...
 
 
 class MemoryCache:

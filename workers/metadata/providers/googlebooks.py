@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from shared.errors import AuthError, MamcError, NotFound, UpstreamUnavailable
+from shared.errors import MamcError, NotFound, UpstreamUnavailable
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     isbn13_first,
@@ -23,7 +21,9 @@ from workers.metadata.providers._normalize import (
     require_str,
     text_or_none,
 )
-from workers.metadata.providers.base import ProviderBook, ResponseCache, Throttle
+from workers.metadata.providers.base import ProviderBook
+from workers.upstream import Reply, UpstreamAuthError, UpstreamOptions, parse_retry_after
+from workers.upstream.redaction import Hidden
 
 PROVIDER = "googlebooks"
 MAX_RESULTS = 40
@@ -31,31 +31,12 @@ _QUOTA_WORDS = (b"ratelimitexceeded", b"quotaexceeded", b"dailylimitexceeded", b
 
 
 class GoogleBooksClient(ProviderHttp):
-    provider = PROVIDER
+    service = PROVIDER
+    default_cache_ttl = 7 * 86_400.0
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        key: str | None = None,
-        http: httpx.Client | None = None,
-        throttle: Throttle | None = None,
-        cache: ResponseCache | None = None,
-        cache_ttl: float = 7 * 86_400.0,
-        negative_ttl: float = 3_600.0,
-        timeout: float = 20.0,
-    ) -> None:
-        self._key = (key or "").strip() or None
-        super().__init__(
-            base_url,
-            http=http,
-            throttle=throttle,
-            cache=cache,
-            cache_ttl=cache_ttl,
-            negative_ttl=negative_ttl,
-            timeout=timeout,
-            secrets=(self._key,) if self._key else (),
-        )
+    def __init__(self, options: UpstreamOptions, *, key: str | None = None) -> None:
+        super().__init__(options, secrets=(key,))
+        self._key = Hidden((key or "").strip()) if key and key.strip() else None
 
     def search(
         self,
@@ -89,16 +70,16 @@ class GoogleBooksClient(ProviderHttp):
             "maxResults": max_results,
             "langRestrict": lang,
         }
-        secret = {"key": self._key} if self._key else None
+        secret = {"key": self._key.reveal()} if self._key else None
         return self._get("/books/v1/volumes", params, _parse_volumes, secret_params=secret)
 
-    def _classify(self, status: int, content: bytes, headers: Any, method: str, path: str) -> MamcError:
-        error = super()._classify(status, content, headers, method, path)
-        lowered = content.lower()
-        if status == 400 and (b"api key not valid" in lowered or b"keyinvalid" in lowered):
-            return AuthError(str(error))
-        if status == 403 and any(word in lowered for word in _QUOTA_WORDS):
-            return UpstreamUnavailable(str(error), retry_after=self._retry_after(headers or {}))
+    def classify(self, reply: Reply, method: str, path: str) -> MamcError:
+        error = super().classify(reply, method, path)
+        lowered = reply.content.lower()
+        if reply.status == 400 and (b"api key not valid" in lowered or b"keyinvalid" in lowered):
+            return UpstreamAuthError(str(error), service=PROVIDER, fatal=True)  # every request carries the key
+        if reply.status == 403 and any(word in lowered for word in _QUOTA_WORDS):
+            return UpstreamUnavailable(str(error), retry_after=parse_retry_after(reply.headers.get("retry-after")))
         return error
 
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from shared.errors import (
-    AuthError,
     ConfigError,
     MalformedResponse,
     MamcError,
@@ -28,11 +26,11 @@ from shared.errors import (
     PermanentError,
     UpstreamUnavailable,
 )
+from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     isbn13_first,
     iso_date,
-    normalize_position,
     positive_int,
     require_dict,
     require_list,
@@ -40,14 +38,9 @@ from workers.metadata.providers._normalize import (
     text_or_none,
     year_of,
 )
-from workers.metadata.providers.base import (
-    ProviderBook,
-    ResponseCache,
-    SeriesEntry,
-    SeriesListing,
-    SeriesRef,
-    Throttle,
-)
+from workers.metadata.providers.base import ProviderBook, SeriesEntry, SeriesListing, SeriesRef
+from workers.upstream import Reply, UpstreamAuthError, UpstreamOptions
+from workers.upstream.redaction import Hidden
 
 PROVIDER = "hardcover"
 PATH = "/v1/graphql"
@@ -97,36 +90,17 @@ class SeriesHit:
 
 
 class HardcoverClient(ProviderHttp):
-    provider = PROVIDER
+    service = PROVIDER
+    default_cache_ttl = 7 * 86_400.0
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str,
-        http: httpx.Client | None = None,
-        throttle: Throttle | None = None,
-        cache: ResponseCache | None = None,
-        cache_ttl: float = 7 * 86_400.0,
-        negative_ttl: float = 3_600.0,
-        timeout: float = 20.0,
-    ) -> None:
+    def __init__(self, options: UpstreamOptions, *, token: str) -> None:
         token = token.strip()
         if token.lower().startswith("bearer "):
             token = token[7:].strip()  # Hardcover's settings page shows the token with its prefix
         if not token:
             raise ConfigError("hardcover: an API token is required (Hardcover > Settings > API)")
-        self._token = token
-        super().__init__(
-            base_url,
-            http=http,
-            throttle=throttle,
-            cache=cache,
-            cache_ttl=cache_ttl,
-            negative_ttl=negative_ttl,
-            timeout=timeout,
-            secrets=(token,),
-        )
+        super().__init__(options, secrets=(token,))
+        self._token = Hidden(token)
 
     def search_books(self, query: str, *, per_page: int = 25, page: int = 1) -> list[ProviderBook]:
         hits = self._search(query, "book", per_page, page)
@@ -190,7 +164,7 @@ class HardcoverClient(ProviderHttp):
     # -- envelope -------------------------------------------------------------------------------
 
     def _auth(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self._token}"}
+        return {"authorization": f"Bearer {self._token.reveal()}"}
 
     def _search(self, query: str, kind: str, per_page: int, page: int) -> list[dict[str, Any]]:
         body = {"query": _SEARCH, "variables": {"query": query, "type": kind, "perPage": per_page, "page": page}}
@@ -199,7 +173,7 @@ class HardcoverClient(ProviderHttp):
     def _parse_search(self, data: object) -> list[dict[str, Any]]:
         search = require_dict(self._data(data).get("search"), provider=PROVIDER, what="search")
         if text_or_none(search.get("error")):
-            raise UpstreamUnavailable(self._redact(f"{PROVIDER}: search failed: {search['error']}"))
+            raise UpstreamUnavailable(self.redact(f"{PROVIDER}: search failed: {search['error']}"))
         results = search.get("results")
         if isinstance(results, str):  # sometimes JSON-encoded
             try:
@@ -220,30 +194,34 @@ class HardcoverClient(ProviderHttp):
         if "errors" in envelope:
             raise self._graphql_error(envelope["errors"])
         if "error" in envelope and "data" not in envelope:
-            raise self._classify(200, orjson.dumps(envelope), {}, "POST", PATH)
+            raise self.classify(Reply(200, orjson.dumps(envelope)), "POST", PATH)
         return require_dict(envelope.get("data"), provider=PROVIDER, what="response.data")
 
     def _graphql_error(self, errors: object) -> MamcError:
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        message = self._redact(str(first.get("message", "unknown GraphQL error")))
+        message = self.redact(str(first.get("message", "unknown GraphQL error")))
         ext = first.get("extensions")
         code = ext.get("code") if isinstance(ext, dict) else None
         text = f"{PROVIDER}: GraphQL {code or 'error'}: {message}"
         if code in ("access-denied", "invalid-jwt", "invalid-headers"):
-            return AuthError(text)
+            return UpstreamAuthError(text, service=PROVIDER, fatal=code == "invalid-jwt")
         if code == "unexpected":
             return UpstreamUnavailable(text)
         return PermanentError(text)
 
-    def _classify(self, status: int, content: bytes, headers: Any, method: str, path: str) -> MamcError:
-        error = super()._classify(status, content, headers, method, path)
-        lowered = content.lower()
+    def auth_is_fatal(self, reply: Reply) -> bool:
+        """A token Hardcover cannot verify fails every request; a 403 on one query does not."""
+        return b"unable to verify token" in reply.content.lower()
+
+    def classify(self, reply: Reply, method: str, path: str) -> MamcError:
+        error = super().classify(reply, method, path)
+        status, headers, lowered = reply.status, reply.headers, reply.content.lower()
         if b"unable to verify token" in lowered:
-            return AuthError(str(error))
+            return UpstreamAuthError(str(error), service=PROVIDER, fatal=True)
         if status == 403 and (b"top_level_limit" in lowered or b"not permitted" in lowered):
             return PermanentError(str(error))  # our query broke a documented rule; retrying cannot help
         if status == 429 and getattr(error, "retry_after", None) is None:
-            reset = _ratelimit_reset(headers.get("ratelimit") if headers else None)
+            reset = _ratelimit_reset(headers.get("ratelimit"))
             return UpstreamUnavailable(str(error), retry_after=reset)
         if status == 200:  # an {"error": ...} body without data
             return UpstreamUnavailable(str(error))
@@ -291,7 +269,7 @@ def _book_from_document(doc: dict[str, Any]) -> ProviderBook:
     book_id = _int_id(doc.get("id"), "book")
     names = tuple(n.strip() for n in doc.get("author_names") or [] if isinstance(n, str) and n.strip())
     series_names = [n.strip() for n in doc.get("series_names") or [] if isinstance(n, str) and n.strip()]
-    position = normalize_position(doc.get("featured_series_position"))
+    position = canonical_position(doc.get("featured_series_position"))
     series = tuple(SeriesRef(n, position if i == 0 else None) for i, n in enumerate(series_names))
     isbns = doc.get("isbns")
     return ProviderBook(
@@ -335,7 +313,7 @@ def _book_from_record(record: dict[str, Any]) -> ProviderBook:
                 series.append(
                     SeriesRef(
                         name,
-                        normalize_position(link.get("position"), link.get("details")),
+                        canonical_position(link.get("position"), link.get("details")),
                         str(sid) if sid is not None else None,
                     )
                 )
@@ -367,7 +345,7 @@ def _listing(record: dict[str, Any]) -> SeriesListing:
         book_id = _int_id(book.get("id"), "book")
         title = require_str(book, "title", provider=PROVIDER, what=f"book {book_id}")
         authors, narrators = _people(book)
-        position = normalize_position(link.get("position"), link.get("details"))
+        position = canonical_position(link.get("position"), link.get("details"))
         year = year_of(book.get("release_year"))
         detail = ProviderBook(
             source=PROVIDER,

@@ -32,7 +32,7 @@ _SPLIT = re.compile(r"\s*(?:,|&|\band\b)\s*")
 
 
 class ITunesClient(ProviderHttp):
-    provider = PROVIDER
+    service = PROVIDER
 
     def search(self, term: str, *, country: str = "US", limit: int = 50) -> list[ProviderBook]:
         params: dict[str, str | int | None] = {

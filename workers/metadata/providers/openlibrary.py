@@ -35,7 +35,7 @@ _SERIES = re.compile(
 
 
 class OpenLibraryClient(ProviderHttp):
-    provider = PROVIDER
+    service = PROVIDER
 
     def by_isbn(self, isbn: str) -> ProviderBook:
         clean = re.sub(r"[^0-9Xx]", "", isbn)
