@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -101,12 +101,20 @@ class RegionUnavailable(NotFound):
 class ResponseCache(Protocol):
     """Where clients keep provider answers (the project backs it with a PostgreSQL table).
 
-    Bodies are opaque bytes to the cache; ``provider`` lets the table be purged per provider.
+    Bodies are opaque bytes to the cache; ``provider`` lets the table be purged per provider. The
+    ``_many`` forms exist for batched endpoints (Audible's ``asins=``) that keep one entry per item,
+    so a batch costs one round trip to the cache, not fifty.
     """
 
     def get(self, provider: str, key: str) -> bytes | None: ...
 
     def put(self, provider: str, key: str, body: bytes, ttl: float) -> None: ...
+
+    def get_many(self, provider: str, keys: Collection[str]) -> dict[str, bytes]:
+        """The live entries among ``keys`` (absent keys are misses)."""
+        ...
+
+    def put_many(self, provider: str, bodies: Mapping[str, bytes], ttl: float) -> None: ...
 
 
 class MemoryCache:
@@ -131,6 +139,14 @@ class MemoryCache:
     def put(self, provider: str, key: str, body: bytes, ttl: float) -> None:
         with self._lock:
             self._items[(provider, key)] = (self._clock() + ttl, body)
+
+    def get_many(self, provider: str, keys: Collection[str]) -> dict[str, bytes]:
+        found = ((key, self.get(provider, key)) for key in keys)
+        return {key: body for key, body in found if body is not None}
+
+    def put_many(self, provider: str, bodies: Mapping[str, bytes], ttl: float) -> None:
+        for key, body in bodies.items():
+            self.put(provider, key, body, ttl)
 
     def __len__(self) -> int:
         with self._lock:
