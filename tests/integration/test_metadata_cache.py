@@ -61,6 +61,29 @@ def test_round_trip_expiry_bypass_and_purge(settings_env: dict[str, str]) -> Non
     assert (cache.stats.hits, cache.stats.misses) == (2, 3)
 
 
+def test_many_at_once_expire_bypass_and_count(settings_env: dict[str, str]) -> None:
+    cache = PgResponseCache()
+    cache.put_many("audible", {"k1": b"200\n1", "k2": b"200\n2"}, ttl=60)
+    cache.put_many("audible", {"k2": b"200\n22", "k3": b"200\n3"}, ttl=0.05)  # an upsert of k2
+    cache.put_many("audible", {}, ttl=60)
+    time.sleep(0.2)
+    assert cache.get_many("audible", ["k1", "k2", "k3", "k4"]) == {"k1": b"200\n1"}
+    assert cache.get_many("hardcover", ["k1"]) == {} and cache.get_many("audible", []) == {}
+    assert PgResponseCache(bypass_reads=True).get_many("audible", ["k1"]) == {}
+    assert (cache.stats.hits, cache.stats.misses) == (1, 4)
+
+
+def test_products_asked_in_other_batches_come_from_postgres(audible: SimApp, world: World) -> None:
+    asins = sorted(a for a, (_, e) in world.editions.items() if e.region == "us")[:6]
+    first = Clients(None).audible().products(asins[:4])
+    again = Clients(None).audible().products(asins[2:4] + asins[:2])  # another job, other neighbours
+    assert audible.state.total == 1 and {b.asin: b for b in again} == {b.asin: b for b in first}
+    Clients(None).audible().products(asins)
+    assert audible.state.total == 2 and audible.state.log[-1].query["asins"] == [",".join(asins[4:])]
+    Clients(None, force=True).audible().products(asins[:2])
+    assert audible.state.total == 3
+
+
 def test_the_second_answer_comes_from_postgres_and_force_refreshes_it(audible: SimApp, world: World) -> None:
     first = Clients(None).audible().product(_asin(world))
     assert audible.state.total == 1

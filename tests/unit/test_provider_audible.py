@@ -7,7 +7,7 @@ import pytest
 from shared.errors import MalformedResponse, NotFound
 from shared.positions import canonical_position
 from tests.sims.providers import build_audible_app, in_process_client
-from tests.sims.providers.common import SimApp
+from tests.sims.providers.common import ManualClock, SimApp
 from tests.sims.world import Series, World, generate_world
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import MemoryCache
@@ -166,3 +166,42 @@ def test_cache_scope_separates_marketplaces(world: World) -> None:
     us.products([asin])
     assert uk.products([asin]) == []  # a US ASIN is unknown (hollow) in the UK, not a cached US answer
     assert uk_app.state.total == 1
+
+
+def _us_asins(world: World, n: int) -> list[str]:
+    return sorted(a for a, (_, e) in world.editions.items() if e.region == "us")[:n]
+
+
+def test_products_cache_one_entry_per_asin_whatever_batch_asked(world: World, app: SimApp) -> None:
+    """Issue 8: the same ASINs asked in other company (another job's batch) are cache hits."""
+    cache = MemoryCache()
+    client = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=cache))
+    a, b, c, d = _us_asins(world, 4)
+    first = client.products([a, b, c, "B0ZZZZZZZZ"])
+    assert app.state.total == 1 and len(cache) == 4  # the unknown ASIN is kept too (a negative answer)
+    again = client.products([c, "B0ZZZZZZZZ", b, a])
+    assert app.state.total == 1 and [x.asin for x in again] == [c, b, a]
+    assert {x.asin: x for x in again} == {x.asin: x for x in first}
+    client.products([d, b])
+    assert app.state.total == 2 and app.state.log[-1].query["asins"] == [d]  # only what was not cached
+
+
+def test_products_keep_unknown_asins_for_the_negative_ttl_only(world: World, app: SimApp) -> None:
+    clock = ManualClock()
+    client = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=MemoryCache(clock),
+                                          cache_ttl=1000, negative_ttl=10))
+    (known,) = _us_asins(world, 1)
+    client.products([known, "B0ZZZZZZZZ"])
+    clock.advance(11)
+    assert [b.asin for b in client.products([known, "B0ZZZZZZZZ"])] == [known]
+    assert app.state.total == 2 and app.state.log[-1].query["asins"] == ["B0ZZZZZZZZ"]
+
+
+def test_a_malformed_batch_is_cached_for_no_asin(world: World, app: SimApp) -> None:
+    cache = MemoryCache()
+    client = AudibleClient(UpstreamOptions("http://sim", http=in_process_client(app), cache=cache))
+    app.state.broken()
+    with pytest.raises(MalformedResponse):
+        client.products(_us_asins(world, 3))
+    assert len(cache) == 0
+    assert len(client.products(_us_asins(world, 3))) == 3 and app.state.total == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,11 +36,12 @@ class CacheStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, hit: bool) -> None:
+        self.add(hits=int(hit), misses=int(not hit))
+
+    def add(self, *, hits: int, misses: int) -> None:
         with self.lock:
-            if hit:
-                self.hits += 1
-            else:
-                self.misses += 1
+            self.hits += hits
+            self.misses += misses
 
 
 class PgResponseCache:
@@ -64,9 +66,30 @@ class PgResponseCache:
         return bytes(body) if body is not None else None
 
     def put(self, provider: str, key: str, body: bytes, ttl: float) -> None:
+        self.put_many(provider, {key: body}, ttl)
+
+    def get_many(self, provider: str, keys: Collection[str]) -> dict[str, bytes]:
+        """One query for a whole batch of per-item entries (Audible's 50 ASINs of one request)."""
+        if self.bypass_reads or not keys:
+            return {}
+        by_hash = {key_hash(k): k for k in keys}
+        with session_scope() as s:
+            rows = s.execute(select(ProviderCacheEntry.key_hash, ProviderCacheEntry.body).where(
+                ProviderCacheEntry.provider == provider, ProviderCacheEntry.key_hash.in_(list(by_hash)),
+                ProviderCacheEntry.expires_at > func.now())).all()
+        found = {by_hash[h]: bytes(body) for h, body in rows}
+        self.stats.add(hits=len(found), misses=len(by_hash) - len(found))
+        return found
+
+    def put_many(self, provider: str, bodies: Mapping[str, bytes], ttl: float) -> None:
+        """Upsert in one statement, rows in key-hash order: two workers storing overlapping batches
+        (two jobs asked for the same ASIN) then lock the rows in the same order and cannot deadlock."""
+        if not bodies:
+            return
         expires = utcnow() + timedelta(seconds=ttl)
-        stmt = insert(ProviderCacheEntry).values(provider=provider, key_hash=key_hash(key), key=key, body=body,
-                                                 expires_at=expires)
+        rows = sorted(({"provider": provider, "key_hash": key_hash(k), "key": k, "body": b, "expires_at": expires}
+                       for k, b in bodies.items()), key=lambda row: str(row["key_hash"]))
+        stmt = insert(ProviderCacheEntry).values(rows)
         with session_scope() as s:
             s.execute(stmt.on_conflict_do_update(
                 index_elements=["provider", "key_hash"],

@@ -7,7 +7,7 @@ base URL and an in-process transport alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol
 
@@ -24,11 +24,19 @@ class ResponseCache(Protocol):
 
     Bodies are opaque bytes to the cache; ``provider`` lets the table be purged per provider. What is
     cached, and for how long, is the provider base's decision (``workers/metadata/providers/_http.py``).
+    The ``_many`` forms exist for batched endpoints (Audible's ``asins=``) that keep one entry per item,
+    so a batch costs one round trip to the cache, not fifty.
     """
 
     def get(self, provider: str, key: str) -> bytes | None: ...
 
     def put(self, provider: str, key: str, body: bytes, ttl: float) -> None: ...
+
+    def get_many(self, provider: str, keys: Collection[str]) -> dict[str, bytes]:
+        """The live entries among ``keys`` (absent keys are misses)."""
+        ...
+
+    def put_many(self, provider: str, bodies: Mapping[str, bytes], ttl: float) -> None: ...
 
 
 DEFAULT_USER_AGENT = "MAMcrawler/0.1 (audiobook metadata; https://github.com/mamcrawler)"

@@ -87,13 +87,22 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
+    """One request as the sim saw it; ``status`` is filled in once the answer is decided (0 until then),
+    so a test can tell the calls a client must not repeat (answered 200/404) from failed ones."""
+
     method: str
     path: str
     route: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    status: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Answered with something a client rightly does not cache: 429, 5xx, or no answer yet."""
+        return self.status == 0 or self.status == 429 or self.status >= 500
 
 
 class ManualClock:
@@ -261,11 +270,19 @@ class SimApp:
         )
         label = found[0].label if found else "unmatched"
         state = self.state
+        record = RequestRecord(request.method, request.path, label, request.query, request.headers)
         with state.lock:
             state.requests[label] += 1
-            state.log.append(RequestRecord(request.method, request.path, label, request.query, request.headers))
+            state.log.append(record)
             faults = state._take(label)
             wait = state.limiter.check(state.clock()) if state.limiter else 0.0
+        response = await self._respond(request, found, faults, wait)
+        record.status = response.status
+        return response
+
+    async def _respond(
+        self, request: SimRequest, found: tuple[Route, re.Match[str]] | None, faults: list[Fault], wait: float
+    ) -> SimResponse:
         for fault in faults:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)

@@ -56,10 +56,12 @@ class ProviderHttp(UpstreamClient):
         parse: Callable[[Any], T],
         *,
         secret_params: Mapping[str, str] | None = None,
+        use_cache: bool = True,
     ) -> T:
+        """``use_cache=False``: the caller keeps the answer itself (per item of a batch request)."""
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
         key = f"GET {path}?{urlencode(sorted(clean.items()))}"
-        return self._exchange("GET", path, clean, None, {}, key, parse, secret_params or {})
+        return self._exchange("GET", path, clean, None, {}, key, parse, secret_params or {}, use_cache=use_cache)
 
     def _post_json(
         self,
@@ -83,10 +85,13 @@ class ProviderHttp(UpstreamClient):
         key: str,
         parse: Callable[[Any], T],
         secret_params: Mapping[str, str],
+        *,
+        use_cache: bool = True,
     ) -> T:
         cache_key = f"{self._cache_scope}:{key}" if self._cache_scope else key
-        if self._cache is not None:
-            hit = self._cache.get(self.provider, cache_key)
+        cache = self._cache if use_cache else None
+        if cache is not None:
+            hit = cache.get(self.provider, cache_key)
             if hit is not None:
                 status, _, cached = hit.partition(b"\n")
                 if status == b"200":
@@ -96,10 +101,10 @@ class ProviderHttp(UpstreamClient):
         reply = self.send(method, path, params={**params, **secret_params}, body=body, headers=headers)
         if reply.ok:
             result = parse(self.decode_json(reply.content, method, path))
-            if self._cache is not None:
-                self._cache.put(self.provider, cache_key, b"200\n" + reply.content, self._cache_ttl)
+            if cache is not None:
+                cache.put(self.provider, cache_key, b"200\n" + reply.content, self._cache_ttl)
             return result
         error = self.classify(reply, method, path)
-        if self._cache is not None and reply.status == 404 and isinstance(error, NotFound):
-            self._cache.put(self.provider, cache_key, b"404\n" + reply.content, self._negative_ttl)
+        if cache is not None and reply.status == 404 and isinstance(error, NotFound):
+            cache.put(self.provider, cache_key, b"404\n" + reply.content, self._negative_ttl)
         raise error

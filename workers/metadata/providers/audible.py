@@ -7,6 +7,7 @@ Quirks this module exists to absorb (see docs/reference metadata-providers.md):
   volume is ``sequence``, never ``sort`` (display order that shifts around omnibus entries).
 - A book may sit in several series; the primary one is the series titled like ``publication_name``,
   and the array order is not stable, so we put the primary first ourselves.
+- Which ASINs share a batch depends on the caller, so batch answers are cached one ASIN per entry.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
+
+import orjson
 
 from shared.errors import MalformedResponse
 from shared.positions import canonical_position
@@ -40,6 +44,7 @@ RESPONSE_GROUPS = (
     "rating,series,relationships,category_ladders"
 )
 _SERIES_GROUPS = "relationships,product_attrs"
+_PRODUCTS = "/1.0/catalog/products"
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 
 
@@ -106,14 +111,30 @@ class AudibleClient(ProviderHttp):
         return self._get(f"/1.0/catalog/products/{asin}", {"response_groups": RESPONSE_GROUPS}, parse)
 
     def products(self, asins: Iterable[str]) -> list[ProviderBook]:
-        """Details for many ASINs, 50 per request, in input order; unknown ASINs are simply absent."""
+        """Details for many ASINs, 50 per request, in input order; unknown ASINs are simply absent.
+
+        The cache keeps one entry per ASIN, never one per batch: which ASINs share a request depends
+        on who asked (the recordings one match job got, a series' members), and a batch key would
+        make the same ASIN a miss whenever its neighbours differ (issue 8: a rerun regrouped by the
+        first run's commit order asked Audible again). Only the ASINs not cached are requested.
+        """
         wanted = list(dict.fromkeys(a.strip().upper() for a in asins if a and a.strip()))
         found: dict[str, ProviderBook] = {}
-        for start in range(0, len(wanted), MAX_ASINS):
-            chunk = wanted[start : start + MAX_ASINS]
+        missing = []
+        keys = {a: self._product_key(a) for a in wanted}
+        cached = self._cache.get_many(PROVIDER, list(keys.values())) if self._cache is not None else {}
+        for asin in wanted:
+            status, _, content = cached.get(keys[asin], b"").partition(b"\n")
+            if status != b"200":
+                missing.append(asin)
+                continue
+            found.update((b.source_id, b) for b in self._parse_many(self.decode_json(content, "GET", _PRODUCTS)))
+        for start in range(0, len(missing), MAX_ASINS):
+            chunk = missing[start : start + MAX_ASINS]
             params = {"asins": ",".join(chunk), "response_groups": RESPONSE_GROUPS}
-            for book in self._get("/1.0/catalog/products", params, self._parse_many):
-                found[book.source_id] = book
+            raw = self._get(_PRODUCTS, params, self._parse_batch, use_cache=False)
+            found.update((b.source_id, b) for _, b in raw.values() if b is not None)
+            self._keep_products(chunk, raw)
         return [found[a] for a in wanted if a in found]
 
     def series_listing(self, series_asin: str) -> SeriesListing:
@@ -158,6 +179,43 @@ class AudibleClient(ProviderHttp):
         )
 
     # -- parsing --------------------------------------------------------------------------------
+
+    def _parse_batch(self, data: object) -> dict[str, tuple[dict[str, Any], ProviderBook | None]]:
+        """Each product of an ``asins=`` answer with its parsed book (None: hollow, an unknown ASIN).
+
+        Every product is parsed before anything is kept, so a malformed answer is cached for no ASIN."""
+        body = require_dict(data, provider=PROVIDER, what="products")
+        products = require_list(body.get("products"), provider=PROVIDER, what="products.products")
+        out: dict[str, tuple[dict[str, Any], ProviderBook | None]] = {}
+        for raw in products:
+            product = require_dict(raw, provider=PROVIDER, what="product")
+            book = self._product_or_none(product)
+            asin = text_or_none(product.get("asin"))
+            if asin is not None:  # a hollow product without even its ASIN says nothing about any ASIN
+                out[asin.upper()] = (product, book)
+        return out
+
+    def _product_key(self, asin: str) -> str:
+        """The cache key of one ASIN: the key its request alone (``asins=<ASIN>``) would have."""
+        query = urlencode(sorted({"asins": asin, "response_groups": RESPONSE_GROUPS}.items()))
+        return f"{self.region}:GET {_PRODUCTS}?{query}"
+
+    def _keep_products(self, asins: list[str], raw: dict[str, tuple[dict[str, Any], ProviderBook | None]]) -> None:
+        """Store each asked ASIN as the answer to its own one-ASIN request.
+
+        Known products keep the normal TTL; hollow ones (and any ASIN the answer left out) are
+        Audible's "unknown here", a negative answer kept for the negative TTL like a 404.
+        """
+        if self._cache is None:
+            return
+        known: dict[str, bytes] = {}
+        unknown: dict[str, bytes] = {}
+        for asin in asins:
+            product, book = raw.get(asin, ({"asin": asin}, None))
+            body = b"200\n" + orjson.dumps({"products": [product], "total_results": 1})
+            (known if book is not None else unknown)[self._product_key(asin)] = body
+        self._cache.put_many(PROVIDER, known, self._cache_ttl)
+        self._cache.put_many(PROVIDER, unknown, self._negative_ttl)
 
     def _parse_many(self, data: object) -> list[ProviderBook]:
         body = require_dict(data, provider=PROVIDER, what="products")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from shared.errors import NotFound
@@ -119,6 +119,14 @@ class MemoryCache:
     def put(self, provider: str, key: str, body: bytes, ttl: float) -> None:
         with self._lock:
             self._items[(provider, key)] = (self._clock() + ttl, body)
+
+    def get_many(self, provider: str, keys: Collection[str]) -> dict[str, bytes]:
+        found = ((key, self.get(provider, key)) for key in keys)
+        return {key: body for key, body in found if body is not None}
+
+    def put_many(self, provider: str, bodies: Mapping[str, bytes], ttl: float) -> None:
+        for key, body in bodies.items():
+            self.put(provider, key, body, ttl)
 
     def __len__(self) -> int:
         with self._lock:
