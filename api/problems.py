@@ -52,8 +52,9 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every error in the OpenAPI document is a ``Problem`` (FastAPI's own 422 model is not what
-    the handlers below send), and every ``/api/v1`` operation can answer 401 and 503."""
+    """Errors in the OpenAPI document are ``Problem`` bodies (FastAPI's own 422 model is not what
+    the handlers below send) unless a route documents its own, and every ``/api/v1`` operation
+    can answer 401 and 503."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem.pop("$defs", {}))
@@ -65,8 +66,9 @@ def _with_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault("401", {"description": "Missing or invalid API key"})
                 responses.setdefault("503", {"description": "PostgreSQL or Redis is unreachable; retry"})
             for status, response in responses.items():
-                if status[0] in "45":
-                    response["content"] = _PROBLEM_CONTENT
+                schema_ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+                if status[0] in "45" and ("content" not in response or schema_ref.endswith("/HTTPValidationError")):
+                    response["content"] = _PROBLEM_CONTENT  # /readyz's 503 keeps its own body
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
