@@ -24,7 +24,7 @@ from shared.settings import Settings
 @dataclass
 class AsyncResources:
     pg: AsyncConnectionPool[Any]
-    redis: AsyncRedis
+    redis: AsyncRedis[bytes]
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

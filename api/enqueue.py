@@ -40,7 +40,7 @@ _INSERT_SQL: str = (
     .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in _COLUMNS})
     .on_conflict_do_nothing()
     .returning(*_TABLE.c)
-    .compile(dialect=psycopg.dialect())
+    .compile(dialect=psycopg.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
     .string
 )
 
@@ -70,7 +70,7 @@ async def insert_job(pool: AsyncConnectionPool[Any], new: NewJob) -> Row | None:
     return Row(row) if row is not None else None
 
 
-async def publish(redis: AsyncRedis, dispatch: Dispatch) -> bool:
+async def publish(redis: AsyncRedis[bytes], dispatch: Dispatch) -> bool:
     """Like ``shared.dispatch.publish``; False (logged) when Redis is down: the sweeper re-publishes."""
     try:
         async with redis.pipeline(transaction=True) as pipe:

@@ -16,6 +16,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.library_schemas import (
+    AuthorOut,
+    BookOut,
+    BookRecording,
+    BookSeries,
+    LibraryStats,
+    MissingEntry,
+    OwnedPosition,
+    ProviderListing,
+    SeriesDetail,
+    SeriesGaps,
+    SeriesMember,
+    SeriesOut,
+)
 from shared.normalize import fold_name
 
 PRESENT_WORK = """EXISTS (SELECT 1 FROM recordings r JOIN library_items i ON i.recording_id = r.id
@@ -62,7 +76,7 @@ def list_work_ids(session: Session, filters: Filters, after: int, limit: int) ->
     return list(session.scalars(text(sql), params))
 
 
-def books(session: Session, work_ids: list[int]) -> list[dict[str, Any]]:
+def books(session: Session, work_ids: list[int]) -> list[BookOut]:
     """Full book records for ``work_ids``, in that order, loaded with four set-based queries."""
     if not work_ids:
         return []
@@ -73,12 +87,12 @@ def books(session: Session, work_ids: list[int]) -> list[dict[str, Any]]:
             "SELECT wa.work_id, a.name FROM work_authors wa JOIN authors a ON a.id = wa.author_id "
             "WHERE wa.work_id = ANY(:ids) ORDER BY wa.work_id, wa.ordinal, a.name"), p):
         authors[wid].append(name)
-    series: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    series: dict[int, list[BookSeries]] = defaultdict(list)
     for wid, sid, name, position in session.execute(text(
             "SELECT sm.work_id, s.id, s.name, sm.position FROM series_memberships sm JOIN series s "
             "ON s.id = sm.series_id WHERE sm.work_id = ANY(:ids) ORDER BY sm.work_id, s.name"), p):
-        series[wid].append({"id": sid, "name": name, "position": position})
-    recordings: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        series[wid].append(BookSeries(id=sid, name=name, position=position))
+    recordings: dict[int, list[BookRecording]] = defaultdict(list)
     for row in session.execute(text("""
             SELECT r.work_id, i.abs_id, r.asin, r.abridged, coalesce(i.duration_seconds, r.duration_seconds),
                    i.library_id,
@@ -86,19 +100,19 @@ def books(session: Session, work_ids: list[int]) -> list[dict[str, Any]]:
                      JOIN narrators n ON n.id = rn.narrator_id WHERE rn.recording_id = r.id)
               FROM recordings r JOIN library_items i ON i.recording_id = r.id
              WHERE r.work_id = ANY(:ids) AND i.state = 'present' ORDER BY r.work_id, i.abs_id"""), p):
-        recordings[row[0]].append({"abs_id": row[1], "asin": row[2], "abridged": row[3], "duration_seconds": row[4],
-                                   "library_id": row[5], "narrators": list(row[6])})
-    return [{"id": wid, "title": titles[wid], "authors": authors[wid], "series": series[wid],
-             "recordings": recordings[wid]} for wid in work_ids if wid in titles]
+        recordings[row[0]].append(BookRecording(abs_id=row[1], asin=row[2], abridged=row[3], duration_seconds=row[4],
+                                                library_id=row[5], narrators=list(row[6])))
+    return [BookOut(id=wid, title=titles[wid], authors=authors[wid], series=series[wid],
+                    recordings=recordings[wid]) for wid in work_ids if wid in titles]
 
 
-def authors(session: Session, after: int, limit: int) -> list[dict[str, Any]]:
+def authors(session: Session, after: int, limit: int) -> list[AuthorOut]:
     rows = session.execute(text(f"""
         SELECT a.id, a.name, count(DISTINCT w.id) FROM authors a
           JOIN work_authors wa ON wa.author_id = a.id JOIN works w ON w.id = wa.work_id
          WHERE a.id > :after AND {PRESENT_WORK}
          GROUP BY a.id, a.name ORDER BY a.id LIMIT :limit"""), {"after": after, "limit": limit})
-    return [{"id": r[0], "name": r[1], "book_count": r[2]} for r in rows]
+    return [AuthorOut(id=r[0], name=r[1], book_count=r[2]) for r in rows]
 
 
 _SERIES = f"""
@@ -119,12 +133,12 @@ def _in_reading_order(positions: list[str] | None) -> list[str]:
     return sorted(positions or [], key=key)
 
 
-def series_list(session: Session, after: int, limit: int) -> list[dict[str, Any]]:
+def series_list(session: Session, after: int, limit: int) -> list[SeriesOut]:
     rows = session.execute(text(_SERIES.format(where="s.id > :after")), {"after": after, "limit": limit})
-    return [{"id": r[0], "name": r[1], "book_count": r[2], "positions": _in_reading_order(r[3])} for r in rows]
+    return [SeriesOut(id=r[0], name=r[1], book_count=r[2], positions=_in_reading_order(r[3])) for r in rows]
 
 
-def series_detail(session: Session, series_id: int) -> dict[str, Any] | None:
+def series_detail(session: Session, series_id: int) -> SeriesDetail | None:
     row = session.execute(text(_SERIES.format(where="s.id = :sid")), {"sid": series_id, "limit": 1}).first()
     if row is None:
         return None
@@ -132,13 +146,13 @@ def series_detail(session: Session, series_id: int) -> dict[str, Any] | None:
         SELECT w.id, w.title, sm.position FROM series_memberships sm JOIN works w ON w.id = sm.work_id
          WHERE sm.series_id = :sid AND {PRESENT_WORK}
          ORDER BY sm.sort_key NULLS LAST, sm.position, w.title"""), {"sid": series_id}).all()
-    by_id = {b["id"]: b for b in books(session, [m[0] for m in members])}
-    return {"id": row[0], "name": row[1], "book_count": row[2], "positions": _in_reading_order(row[3]),
-            "members": [{"position": m[2], "book": by_id[m[0]]} for m in members],
-            "gaps": series_gaps(session, series_id)}
+    by_id = {b.id: b for b in books(session, [m[0] for m in members])}
+    return SeriesDetail(id=row[0], name=row[1], book_count=row[2], positions=_in_reading_order(row[3]),
+                        members=[SeriesMember(position=m[2], book=by_id[m[0]]) for m in members],
+                        gaps=series_gaps(session, series_id))
 
 
-def series_gaps(session: Session, series_id: int) -> list[dict[str, Any]]:
+def series_gaps(session: Session, series_id: int) -> list[SeriesGaps]:
     """The last gap scan of the bibliographic series this library series' books belong to: usually
     one; several when ABS merged same-named series of different authors into this one row."""
     found = session.scalars(text("SELECT metadata_series_id FROM metadata_series_links WHERE series_id = :sid "
@@ -146,7 +160,7 @@ def series_gaps(session: Session, series_id: int) -> list[dict[str, Any]]:
     return [g for g in (metadata_series_gaps(session, m) for m in found) if g is not None]
 
 
-def metadata_series_gaps(session: Session, metadata_series_id: int) -> dict[str, Any] | None:
+def metadata_series_gaps(session: Session, metadata_series_id: int) -> SeriesGaps | None:
     """``owned``: positions the library holds and which sources place a book there (abs, audible,
     hardcover, title, listing:asin/title...); ``missing``: the wanted rows for its gaps, with each
     provider's position and the row's state (ignored ones included, marked so)."""
@@ -162,16 +176,18 @@ def metadata_series_gaps(session: Session, metadata_series_id: int) -> dict[str,
         SELECT id, position, title, asin, state, priority, release_date, sources->'series_gap'
           FROM wanted WHERE metadata_series_id = :m AND 'series_gap' = ANY(reasons)
          ORDER BY sort_key NULLS LAST, id"""), {"m": found[0]}).all()
-    return {"metadata_series_id": found[0], "name": found[1], "key": found[2], "library_series_ids": list(found[7]),
-            "checked_at": found[3].isoformat() if found[3] else None, "as_of": result.get("as_of"),
-            "audible_asins": found[5], "hardcover_ids": found[6], "owned": result.get("owned", []),
-            "missing": [{"wanted_id": r[0], "position": r[1], "title": r[2], "asin": r[3], "state": r[4],
-                         "priority": r[5], "release_date": r[6], "sources": (r[7] or {}).get("positions", {}),
-                         "kind": (r[7] or {}).get("kind")} for r in missing],
-            "listings": result.get("listings", []), "failed": result.get("failed", [])}
+    return SeriesGaps(
+        metadata_series_id=found[0], name=found[1], key=found[2], library_series_ids=list(found[7]),
+        checked_at=found[3], as_of=result.get("as_of"), audible_asins=found[5], hardcover_ids=found[6],
+        owned=[OwnedPosition.model_validate(o) for o in result.get("owned", [])],
+        missing=[MissingEntry(wanted_id=r[0], position=r[1], title=r[2], asin=r[3], state=r[4], priority=r[5],
+                              release_date=r[6], sources=(r[7] or {}).get("positions", {}),
+                              kind=(r[7] or {}).get("kind")) for r in missing],
+        listings=[ProviderListing.model_validate(x) for x in result.get("listings", [])],
+        failed=result.get("failed", []))
 
 
-def stats(session: Session) -> dict[str, Any]:
+def stats(session: Session) -> LibraryStats:
     row = session.execute(text("""
         WITH present AS (
             SELECT i.abs_id, i.duration_seconds, r.id AS recording_id, r.work_id
@@ -185,8 +201,8 @@ def stats(session: Session) -> dict[str, Any]:
                (SELECT count(DISTINCT rn.narrator_id) FROM recording_narrators rn
                   JOIN (SELECT DISTINCT recording_id FROM present) pr USING (recording_id)),
                (SELECT coalesce(sum(duration_seconds), 0) FROM present)""")).one()
-    return {"books": row[0], "authors": row[1], "series": row[2], "narrators": row[3],
-            "hours": round(float(row[4]) / 3600, 2)}
+    return LibraryStats(books=row[0], authors=row[1], series=row[2], narrators=row[3],
+                        hours=round(float(row[4]) / 3600, 2))
 
 
 def work_exists(session: Session, work_id: int) -> bool:

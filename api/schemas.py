@@ -1,14 +1,34 @@
-"""Response and request bodies of the jobs and pools API."""
+"""Response and request bodies of the jobs and pools API, and the pieces every area shares:
+list pages and datetimes written the way Python writes them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from shared.models.jobs import JobAttempt
+
+T = TypeVar("T")
+
+
+def _isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
+# ``datetime.isoformat()`` ("...+00:00"), not pydantic's "...Z": the library and metadata routes
+# wrote their times this way before they had models, and clients already parse them.
+IsoDatetime = Annotated[datetime, PlainSerializer(_isoformat, return_type=str, when_used="json"),
+                        WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a keyset-paged list: pass ``next_cursor`` back as ``cursor``; null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 class JobIn(BaseModel):
@@ -75,9 +95,8 @@ class JobOut(BaseModel):
         )
 
 
-class JobPage(BaseModel):
-    items: list[JobOut]
-    next_cursor: str | None
+class JobPage(Page[JobOut]):
+    pass
 
 
 class WorkerOut(BaseModel):

@@ -36,7 +36,7 @@ def tick_key(name: str, last_run_at: Any, every: float) -> str:
     return f"beat:{name}:{last_run_at.timestamp():.3f}"
 
 
-class LedgerScheduler(RedBeatScheduler):
+class LedgerScheduler(RedBeatScheduler):  # type: ignore[misc]  # redbeat is untyped (Any)
     _last_sweep = 0.0
 
     def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:

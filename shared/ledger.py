@@ -36,7 +36,7 @@ def utcnow() -> datetime:
 def db_now(session: Session) -> datetime:
     """PostgreSQL's clock: heartbeats are stamped with it, so staleness is judged by it too
     (a host with a fast clock must not declare live jobs dead)."""
-    value = session.scalar(select(func.now()))
+    value: datetime | None = session.scalar(select(func.now()))
     assert value is not None
     return value
 
@@ -234,7 +234,8 @@ def _fetch_one(conn: Connection, sql: str, params: dict[str, Any]) -> tuple[Any,
     that machinery cost about as much CPU as the driver itself."""
     with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
         cur.execute(sql, params)
-        return cur.fetchone()
+        row: tuple[Any, ...] | None = cur.fetchone()
+        return row
 
 
 _FAST_CLAIM_SQL = _pyformat(_FAST_CLAIM)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import RateLimited
 
@@ -89,7 +89,7 @@ class RateLimiter:
 
     PREFIX = "mamc:rl:"
 
-    def __init__(self, redis: Redis, limits: dict[str, Limit]) -> None:
+    def __init__(self, redis: Redis[Any], limits: dict[str, Limit]) -> None:
         self._redis = redis
         self._limits = dict(limits)
         self._script = redis.register_script(_GCRA)
@@ -116,7 +116,7 @@ class RateLimiter:
 class AsyncRateLimiter:
     """The same buckets for code on an event loop (the gateway's per-key limit): same script, keys, clock."""
 
-    def __init__(self, redis: AsyncRedis, limits: dict[str, Limit]) -> None:
+    def __init__(self, redis: AsyncRedis[Any], limits: dict[str, Limit]) -> None:
         self._limits = dict(limits)
         self._script = redis.register_script(_GCRA)
 

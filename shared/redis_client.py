@@ -9,11 +9,11 @@ import redis
 
 from shared.errors import ConfigError
 
-_client: redis.Redis | None = None
+_client: redis.Redis[bytes] | None = None
 _pid = 0
 
 
-def get_redis() -> redis.Redis:
+def get_redis() -> redis.Redis[bytes]:
     global _client, _pid
     if _client is None or _pid != os.getpid():
         from shared.settings import get_settings

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
 from shared.db import session_scope
@@ -20,12 +21,21 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Alive(BaseModel):
+    status: str = "ok"
 
 
-@router.get("/readyz")
+class Readiness(BaseModel):
+    status: str = Field(description="ready, or not ready")
+    checks: dict[str, str] = Field(description="dependency -> ok, or down: <error class>")
+
+
+@router.get("/healthz", response_model=Alive)
+def healthz() -> Alive:
+    return Alive()
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def readyz() -> JSONResponse:
     checks: dict[str, str] = {}
     try:

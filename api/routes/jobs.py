@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import cursor, enqueue
 from api.deps import get_session
-from api.problems import Problem
+from api.problems import Problem, documented
 from api.schemas import JobIn, JobOut, JobPage
 from shared import jobtypes, ledger
 from shared.db import session_factory
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-@router.post("", status_code=202, response_model=JobOut)
+@router.post("", status_code=202, response_model=JobOut, responses=documented(422))
 async def create(body: JobIn, request: Request) -> Response:
     """Record the job and publish it after commit, on the event loop (api/enqueue.py says why).
 
@@ -112,12 +112,12 @@ def _load(session: Session, job_id: uuid.UUID, *, attempts: bool = False) -> Job
     return job
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, responses=documented(404))
 def read(job_id: uuid.UUID, session: SessionDep) -> JobOut:
     return JobOut.of(_load(session, job_id, attempts=True), with_attempts=True)
 
 
-@router.get("", response_model=JobPage)
+@router.get("", response_model=JobPage, responses=documented(400, 422))
 def list_jobs(
     session: SessionDep,
     state: Annotated[str | None, Query()] = None,
@@ -145,7 +145,7 @@ def list_jobs(
     return JobPage(items=items, next_cursor=nxt)
 
 
-@router.post("/{job_id}/retry", response_model=JobOut)
+@router.post("/{job_id}/retry", response_model=JobOut, responses=documented(404, 409))
 def retry(job_id: uuid.UUID, session: SessionDep) -> JobOut:
     job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
     if job is None:
@@ -159,7 +159,7 @@ def retry(job_id: uuid.UUID, session: SessionDep) -> JobOut:
     return out
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut)
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=documented(404, 409))
 def cancel(job_id: uuid.UUID, session: SessionDep) -> JobOut:
     job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
     if job is None:

@@ -7,7 +7,7 @@ remembered (a later scan finding the same candidate keeps the verdict) and queue
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +17,18 @@ from sqlalchemy.orm import Session
 from api import cursor
 from api.deps import get_session
 from api.library_queries import metadata_series_gaps
-from api.problems import Problem
+from api.library_schemas import SeriesGaps
+from api.metadata_schemas import (
+    BookMetadata,
+    Candidate,
+    FieldOut,
+    LibraryView,
+    MatchOut,
+    RecordingMetadata,
+    ReviewItem,
+    ReviewPage,
+)
+from api.problems import Problem, documented
 from shared import ledger
 from shared.models.metadata import FieldProvenance, RecordingMatch
 
@@ -33,27 +44,33 @@ _LIBRARY = text("""
       FROM recordings r JOIN works w ON w.id = r.work_id WHERE r.id = ANY(:ids)""")
 
 
-def _library(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    return {r[0]: {"book_id": r[1], "title": r[2], "asin": r[3], "isbn": r[4], "duration_seconds": r[5],
-                   "language": r[6], "authors": list(r[7]), "item_ids": list(r[8])}
+def _library(session: Session, ids: list[int]) -> dict[int, LibraryView]:
+    return {r[0]: LibraryView(book_id=r[1], title=r[2], asin=r[3], isbn=r[4], duration_seconds=r[5], language=r[6],
+                              authors=list(r[7]), item_ids=list(r[8]))
             for r in session.execute(_LIBRARY, {"ids": ids})}
 
 
-def match_out(m: RecordingMatch, library: dict[str, Any] | None = None) -> dict[str, Any]:
-    record = m.record or {}
-    candidate = {k: record.get(k) for k in ("title", "subtitle", "authors", "narrators", "series", "duration_seconds",
-                                            "language", "asin", "isbn", "region", "release_date", "abridged")}
-    out = {"recording_id": m.recording_id, "provider": m.provider, "provider_id": m.provider_id,
-           "method": m.method, "confidence": m.confidence, "state": m.state, "checked_at": m.checked_at.isoformat(),
-           "details": m.details, "candidate": candidate if m.record else None}
-    if library is not None:
-        out["library"] = library
-    return out
+def _candidate(m: RecordingMatch) -> Candidate | None:
+    if not m.record:
+        return None
+    return Candidate.model_validate({k: m.record.get(k) for k in Candidate.model_fields})
 
 
-@router.get("/review")
+def match_out(m: RecordingMatch) -> MatchOut:
+    return MatchOut(recording_id=m.recording_id, provider=m.provider, provider_id=m.provider_id, method=m.method,
+                    confidence=m.confidence, state=m.state, checked_at=m.checked_at, details=m.details,
+                    candidate=_candidate(m))
+
+
+def review_item(m: RecordingMatch, library: LibraryView | None) -> ReviewItem:
+    """``library`` is left out of the JSON (not null) when the recording is gone, as before the models."""
+    fields = dict(match_out(m))
+    return ReviewItem(**fields) if library is None else ReviewItem(**fields, library=library)
+
+
+@router.get("/review", response_model=ReviewPage, response_model_exclude_unset=True, responses=documented(400))
 def review_list(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                cursor_: Annotated[str | None, Query(alias="cursor")] = None) -> dict[str, Any]:
+                cursor_: Annotated[str | None, Query(alias="cursor")] = None) -> ReviewPage:
     stmt = select(RecordingMatch).where(RecordingMatch.state == "review")
     if cursor_:
         rid, provider = cursor.decode(cursor_, 2)
@@ -64,7 +81,7 @@ def review_list(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] 
     items = rows[:limit]
     library = _library(session, [m.recording_id for m in items])
     nxt = cursor.encode(items[-1].recording_id, items[-1].provider) if len(rows) > limit else None
-    return {"items": [match_out(m, library.get(m.recording_id)) for m in items], "next_cursor": nxt}
+    return ReviewPage(items=[review_item(m, library.get(m.recording_id)) for m in items], next_cursor=nxt)
 
 
 class Verdict(BaseModel):
@@ -72,8 +89,9 @@ class Verdict(BaseModel):
     accept: bool
 
 
-@router.post("/review/{recording_id}/{provider}")
-def decide(recording_id: int, provider: str, body: Verdict, session: SessionDep) -> dict[str, Any]:
+@router.post("/review/{recording_id}/{provider}", response_model=ReviewItem, response_model_exclude_unset=True,
+             responses=documented(404))
+def decide(recording_id: int, provider: str, body: Verdict, session: SessionDep) -> ReviewItem:
     match = session.scalar(select(RecordingMatch).where(RecordingMatch.recording_id == recording_id,
                                                         RecordingMatch.provider == provider).with_for_update())
     if match is None or match.provider_id is None:
@@ -82,33 +100,33 @@ def decide(recording_id: int, provider: str, body: Verdict, session: SessionDep)
     match.details = {**(match.details or {}), "decision": "accepted" if body.accept else "rejected"}
     ledger.create_job(session, "metadata.merge", {"recording_ids": [recording_id]})
     session.commit()
-    return match_out(match, _library(session, [recording_id]).get(recording_id))
+    return review_item(match, _library(session, [recording_id]).get(recording_id))
 
 
-@router.get("/books/{book_id}")
-def book_metadata(book_id: int, session: SessionDep) -> dict[str, Any]:
+@router.get("/books/{book_id}", response_model=BookMetadata, responses=documented(404))
+def book_metadata(book_id: int, session: SessionDep) -> BookMetadata:
     """Per recording of the book: every provider match, and each merged field with who said what."""
     ids = list(session.scalars(text("SELECT id FROM recordings WHERE work_id = :w ORDER BY id"), {"w": book_id}))
     if not ids:
         raise Problem(404, "Book not found", f"no book {book_id}")
-    matches: dict[int, list[dict[str, Any]]] = {}
+    matches: dict[int, list[MatchOut]] = {}
     for m in session.scalars(select(RecordingMatch).where(RecordingMatch.recording_id.in_(ids))
                              .order_by(RecordingMatch.provider)):
         matches.setdefault(m.recording_id, []).append(match_out(m))
-    fields: dict[int, dict[str, Any]] = {}
+    fields: dict[int, dict[str, FieldOut]] = {}
     for f in session.scalars(select(FieldProvenance).where(FieldProvenance.recording_id.in_(ids))
                              .order_by(FieldProvenance.field)):
-        fields.setdefault(f.recording_id, {})[f.field] = {
-            "value": f.value, "source": f.source, "confidence": f.confidence, "verified": f.verified,
-            "said": f.observations, "updated_at": f.updated_at.isoformat()}
+        fields.setdefault(f.recording_id, {})[f.field] = FieldOut(
+            value=f.value, source=f.source, confidence=f.confidence, verified=f.verified, said=f.observations,
+            updated_at=f.updated_at)
     library = _library(session, ids)
-    return {"book_id": book_id, "recordings": [
-        {"recording_id": rid, "library": library.get(rid), "matches": matches.get(rid, []),
-         "fields": fields.get(rid, {})} for rid in ids]}
+    return BookMetadata(book_id=book_id, recordings=[
+        RecordingMetadata(recording_id=rid, library=library.get(rid), matches=matches.get(rid, []),
+                          fields=fields.get(rid, {})) for rid in ids])
 
 
-@router.get("/series/{metadata_series_id}")
-def series_gaps(metadata_series_id: int, session: SessionDep) -> dict[str, Any]:
+@router.get("/series/{metadata_series_id}", response_model=SeriesGaps, responses=documented(404))
+def series_gaps(metadata_series_id: int, session: SessionDep) -> SeriesGaps:
     """A bibliographic series' gaps, also for series the library knows under no series name at all
     (their books carry no series metadata: the provider match is how the series became known)."""
     found = metadata_series_gaps(session, metadata_series_id)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.problems import Problem
+from api.problems import Problem, documented
 from api.schemas import OldestJob, PoolOut, WorkerOut
 from shared.celery_app import publisher
 from shared.ledger import utcnow
@@ -87,13 +87,13 @@ def _set_paused(session: Session, pool: str, paused: bool) -> None:
         control.add_consumer(pool, destination=names, reply=True, timeout=2.0)
 
 
-@router.post("/{pool}/pause", response_model=PoolOut)
+@router.post("/{pool}/pause", response_model=PoolOut, responses=documented(404))
 def pause(pool: str, session: SessionDep) -> PoolOut:
     _set_paused(session, _check(pool), True)
     return next(p for p in pools_view(session) if p.pool == pool)
 
 
-@router.post("/{pool}/resume", response_model=PoolOut)
+@router.post("/{pool}/resume", response_model=PoolOut, responses=documented(404))
 def resume(pool: str, session: SessionDep) -> PoolOut:
     _set_paused(session, _check(pool), False)
     return next(p for p in pools_view(session) if p.pool == pool)

@@ -6,7 +6,7 @@ ever returns a secret's value.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -25,25 +25,33 @@ class AbsSettingsIn(BaseModel):
     token: SecretStr = Field(description="Audiobookshelf API key (write-only)")
 
 
-def _abs_view(session: Session) -> dict[str, Any]:
+class AbsSettingsOut(BaseModel):
+    """Whether the Audiobookshelf key is set and where it comes from; never the key itself."""
+
+    url: str
+    token_set: bool
+    token_source: Literal["stored", "environment", "unset"]
+
+
+def _abs_view(session: Session) -> AbsSettingsOut:
     value, source = effective_secret(session, "abs_token")
-    return {"url": get_settings().abs_url, "token_set": value is not None, "token_source": source}
+    return AbsSettingsOut(url=get_settings().abs_url, token_set=value is not None, token_source=source)
 
 
-@router.get("/abs")
-def read_abs(session: SessionDep) -> dict[str, Any]:
+@router.get("/abs", response_model=AbsSettingsOut)
+def read_abs(session: SessionDep) -> AbsSettingsOut:
     return _abs_view(session)
 
 
-@router.put("/abs")
-def write_abs(body: AbsSettingsIn, session: SessionDep) -> dict[str, Any]:
+@router.put("/abs", response_model=AbsSettingsOut)
+def write_abs(body: AbsSettingsIn, session: SessionDep) -> AbsSettingsOut:
     put_secret(session, "abs_token", body.token.get_secret_value())
     session.commit()
     return _abs_view(session)
 
 
-@router.delete("/abs/token")
-def clear_abs_token(session: SessionDep) -> dict[str, Any]:
+@router.delete("/abs/token", response_model=AbsSettingsOut)
+def clear_abs_token(session: SessionDep) -> AbsSettingsOut:
     delete_secret(session, "abs_token")
     session.commit()
     return _abs_view(session)
