@@ -724,7 +724,7 @@ class EmbeddedRedis(_EmbeddedServer):
         """URL of logical database ``db``."""
         return f"redis://{_HOST}:{self.port}/{db}"
 
-    def client(self, db: int = 0, *, timeout: float = 10.0, retry: bool = True) -> redis.Redis:
+    def client(self, db: int = 0, *, timeout: float = 10.0, retry: bool = True) -> redis.Redis[bytes]:
         """A redis-py client for database ``db`` (for tests and admin code).
 
         ``retry=False`` disables redis-py's default retries: probes and SHUTDOWN must fail fast,
