@@ -61,9 +61,12 @@ def cmd_api(_: argparse.Namespace) -> None:
 
     settings = get_settings()
     db.set_role("api")
+    # The supervisor of several API processes kills a child that does not answer its health ping in
+    # time; uvicorn's 5 s default killed children still importing the app on a loaded two-core box
+    # (seen as endless "Child process died" while tests ran in parallel), so allow 30 s.
     uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.lower(), access_log=False, loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=10, workers=settings.api_workers)
+                timeout_graceful_shutdown=10, workers=settings.api_workers, timeout_worker_healthcheck=30)
 
 
 def cmd_worker(ns: argparse.Namespace) -> None:
