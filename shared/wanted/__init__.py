@@ -1,0 +1,1 @@
+"""The wanted list: one home for its rules, states and queries."""
