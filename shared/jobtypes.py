@@ -1,28 +1,149 @@
-"""Every job type MAMcrawler knows: its argument schema and whether the API may create it.
+"""The job-type registry: one declaration per job type, and the engine's own ``probe``.
 
-The gateway validates ``POST /api/v1/jobs`` against this table; the worker registry check
-proves every type here has a task. Argument models are pydantic so a bad request gets a 422
-problem with the field named, and a task re-validates what it reads from the ledger.
-Arguments never carry secrets: tasks read credentials from settings or the encrypted store.
+A declaration (:class:`JobType`) holds everything about a job except its body: its name (stored
+in the ledger, so never renamed), its argument model, the pool it runs on, the outside services
+it throttles on, whether the API may create it, singleton/finalize, and its periodic schedule.
+Each domain declares its job types next to each other in ``shared/<domain>/jobs.py``; the body
+lives in ``workers/<domain>/tasks.py``. Routing (shared/routing.py), beat's schedule
+(shared/schedule.py), the throttle check in ``JobContext.throttle`` and the start-up registry
+check (workers/registry.py) are all derived from these declarations, so nothing about a job is
+written in a third place.
+
+The gateway validates ``POST /api/v1/jobs`` against this table; a task re-validates what it
+reads from the ledger. Argument models are pydantic so a bad request gets a 422 problem with the
+field named. Arguments never carry secrets: tasks read credentials from settings or the
+encrypted store.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import PermanentError
 from shared.pools import Pool
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 
 class JobArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ArgsT = TypeVar("ArgsT", bound=JobArgs)
+
+
 class NoArgs(JobArgs):
     pass
+
+
+class UndeclaredThrottle(PermanentError):
+    """A body took a rate-limit slot its declaration does not list: a bug, so never retried.
+
+    Refusing it keeps the declaration honest: the start-up check proves every declared key has a
+    configured limit, which is only worth something if no body can throttle on another key.
+    """
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A periodic run of a job type, recorded in the ledger by beat (shared/beat.py).
+
+    ``every`` names the :class:`~shared.settings.Settings` field holding the period in seconds (0
+    or less turns the entry off); ``entry`` is the RedBeat entry's name, kept stable because RedBeat
+    stores its last run under it. ``args`` are the fixed arguments of each run, and ``from_settings``
+    maps further arguments to the Settings fields that supply them (the probe's pool).
+    """
+
+    entry: str
+    every: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    from_settings: Mapping[str, str] = field(default_factory=dict)
+
+    def period(self, settings: Settings) -> float:
+        return float(getattr(settings, self.every))
+
+    def args_for(self, settings: Settings) -> dict[str, Any]:
+        return {**self.args, **{name: getattr(settings, attr) for name, attr in self.from_settings.items()}}
+
+    def fields(self) -> tuple[str, ...]:
+        """Every Settings field this schedule reads (the start-up check proves they exist)."""
+        return (self.every, *self.from_settings.values())
+
+
+@dataclass(frozen=True)
+class JobType(Generic[ArgsT]):
+    """Everything about a job but its body.
+
+    ``pool``: the queue it runs on; ``None`` means its ``pool`` argument names the queue (the probe,
+    a fire drill runnable on any pool). ``throttle``: the global rate-limit keys (outside services)
+    its body takes slots of; ``JobContext.throttle`` refuses any other, and the start-up check
+    proves each has a limit in ``MAMC_RATE_LIMITS``. A key may be narrowed per account
+    (``mam:<account>`` counts as ``mam``). ``singleton``: at most one active job of this type, a
+    second request returns the first. ``finalize``: the body runs again once its children are done.
+    """
+
+    name: str
+    args: type[ArgsT]
+    pool: Pool | None
+    throttle: tuple[str, ...] = ()
+    api: bool = True
+    finalize: bool = False
+    singleton: bool = False
+    description: str = ""
+    schedule: Schedule | None = None
+
+    def dedupe_key(self) -> str | None:
+        return f"singleton:{self.name}" if self.singleton else None
+
+    def throttles_on(self, key: str) -> bool:
+        return key.split(":", 1)[0] in self.throttle
+
+
+_TYPES: dict[str, JobType[Any]] = {}
+_catalogue_loaded = False
+
+
+def register(job_type: JobType[ArgsT]) -> JobType[ArgsT]:
+    if job_type.name in _TYPES and _TYPES[job_type.name] != job_type:
+        raise ValueError(f"job type {job_type.name!r} registered twice with different specs")
+    _TYPES[job_type.name] = job_type
+    return job_type
+
+
+def _catalogue() -> dict[str, JobType[Any]]:
+    """The complete table: the one import point of every domain's declarations.
+
+    Imported on first use rather than at the top because each domain module imports this one to
+    register; a new domain adds its line here and nowhere else.
+    """
+    global _catalogue_loaded
+    if not _catalogue_loaded:
+        from shared.library import jobs as _library  # noqa: F401
+        from shared.metadata import jobs as _metadata  # noqa: F401
+        from shared.wanted import jobs as _wanted  # noqa: F401
+
+        _catalogue_loaded = True
+    return _TYPES
+
+
+def get(name: str) -> JobType[Any]:
+    types = _catalogue()
+    try:
+        return types[name]
+    except KeyError:
+        raise KeyError(f"unknown job type {name!r}; known: {', '.join(sorted(types))}") from None
+
+
+def all_types() -> dict[str, JobType[Any]]:
+    return dict(_catalogue())
+
+
+# -- the engine's own job type ---------------------------------------------------------------------
 
 
 class ProbeArgs(JobArgs):
@@ -33,142 +154,7 @@ class ProbeArgs(JobArgs):
     fail_times: int = Field(0, ge=0, le=100)
 
 
-class SyncArgs(JobArgs):
-    force: bool = False
-
-
-class SyncLibraryArgs(JobArgs):
-    library_id: str = Field(min_length=1, max_length=64)
-    force: bool = False
-    root: str
-
-
-class SyncItemsArgs(JobArgs):
-    library_id: str = Field(min_length=1, max_length=64)
-    ids: list[str] = Field(min_length=1, max_length=1000)
-    root: str
-
-
-@dataclass(frozen=True)
-class JobType:
-    name: str
-    args: type[JobArgs]
-    api: bool = True
-    finalize: bool = False
-    singleton: bool = False  # at most one active job of this type: a second request returns the first
-    description: str = ""
-
-    def dedupe_key(self) -> str | None:
-        return f"singleton:{self.name}" if self.singleton else None
-
-
-_TYPES: dict[str, JobType] = {}
-
-
-def register(job_type: JobType) -> JobType:
-    if job_type.name in _TYPES and _TYPES[job_type.name] != job_type:
-        raise ValueError(f"job type {job_type.name!r} registered twice with different specs")
-    _TYPES[job_type.name] = job_type
-    return job_type
-
-
-def get(name: str) -> JobType:
-    try:
-        return _TYPES[name]
-    except KeyError:
-        raise KeyError(f"unknown job type {name!r}; known: {', '.join(sorted(_TYPES))}") from None
-
-
-def all_types() -> dict[str, JobType]:
-    return dict(_TYPES)
-
-
-PROBE = register(JobType("probe", ProbeArgs, description="fire drill on one pool"))
-LIBRARY_SYNC = register(JobType("library.sync", SyncArgs, singleton=True,
-                                 description="mirror every Audiobookshelf book library"))
-LIBRARY_SYNC_LIBRARY = register(JobType("library.sync_library", SyncLibraryArgs, api=False,
-                                        description="list one library, diff it, fan out fetches"))
-LIBRARY_SYNC_ITEMS = register(JobType("library.sync_items", SyncItemsArgs, api=False,
-                                      description="fetch and store a chunk of expanded items"))
-
-
-# -- metadata pool (issue 4): matching, gaps, follows, wishlist --------------------------------------
-
-
-class MetadataRefreshArgs(JobArgs):
-    """``force``: re-match every recording, ignoring (and refreshing) cached answers. ``oldest``: also
-    re-check the ``MAMC_METADATA_REFRESH_BATCH`` records checked longest ago (the daily refresh).
-    ``writeback``: then queue the ABS write-back (when ``MAMC_METADATA_WRITEBACK`` is on)."""
-
-    force: bool = False
-    oldest: bool = True
-    writeback: bool = True
-
-
-class MetadataMatchArgs(JobArgs):
-    recording_ids: list[int] = Field(min_length=1, max_length=500)
-    force: bool = False
-
-
-class GapsDetectArgs(JobArgs):
-    """``as_of``: the day releases are judged against (default today): a book out later is not a gap."""
-
-    force: bool = False
-    as_of: date | None = None
-
-
-class GapsSeriesArgs(JobArgs):
-    metadata_series_id: int = Field(ge=1)
-    force: bool = False
-    as_of: date | None = None
-
-
-class GapsListingArgs(JobArgs):
-    metadata_series_id: int = Field(ge=1)
-    provider: Literal["audible", "hardcover"]
-    force: bool = False
-
-
-class FollowCheckArgs(JobArgs):
-    """``rebuild_owned``: refresh the owned-keys index first (a gap scan spawning this just did)."""
-
-    follow_id: int = Field(ge=1)
-    force: bool = False
-    as_of: date | None = None
-    rebuild_owned: bool = True
-
-
-class WantedResolveArgs(JobArgs):
-    wanted_id: int = Field(ge=1)
-
-
-class WritebackArgs(JobArgs):
-    """``recording_ids``: these recordings; none: every recording whose merged metadata ABS lacks."""
-
-    recording_ids: list[int] | None = Field(None, min_length=1, max_length=500)
-
-
-METADATA_REFRESH = register(JobType("metadata.refresh", MetadataRefreshArgs, singleton=True, finalize=True,
-                                    description="match unmatched and the oldest-checked recordings to providers"))
-METADATA_MATCH = register(JobType("metadata.match", MetadataMatchArgs, api=False,
-                                  description="match a batch of recordings on Audible (ASIN, ISBN, title+author)"))
-METADATA_MATCH_REGION = register(JobType("metadata.match_region", MetadataMatchArgs, api=False,
-                                         description="resolve other marketplaces' ASINs through Audnexus"))
-METADATA_MATCH_ISBN = register(JobType("metadata.match_isbn", MetadataMatchArgs, api=False,
-                                       description="Hardcover by ISBN or ASIN: what Audible left unmatched, unplaced"))
-METADATA_MATCH_PRINT = register(JobType("metadata.match_print", MetadataMatchArgs, api=False,
-                                        description="fill missing ISBNs and release dates from print catalogues"))
-METADATA_MERGE = register(JobType("metadata.merge", MetadataMatchArgs, api=False,
-                                  description="re-merge recordings' fields after a review decision"))
-GAPS_DETECT = register(JobType("gaps.detect", GapsDetectArgs, singleton=True, finalize=True,
-                               description="match, cluster series, list them and compute the wanted list"))
-GAPS_DETECT_SERIES = register(JobType("gaps.detect_series", GapsSeriesArgs, api=False, finalize=True,
-                                      description="list one series on each provider, then compute its gaps"))
-GAPS_LISTING = register(JobType("gaps.listing", GapsListingArgs, api=False,
-                                description="fetch one provider's complete listing of one series"))
-METADATA_FOLLOW = register(JobType("metadata.follow", FollowCheckArgs, api=False,
-                                   description="list a followed author's books; new ones become wanted"))
-METADATA_RESOLVE_WANTED = register(JobType("metadata.resolve_wanted", WantedResolveArgs, api=False,
-                                           description="fill in a wishlist entry from Audible"))
-LIBRARY_WRITEBACK = register(JobType("library.writeback", WritebackArgs, api=False,
-                                     description="write merged metadata back to Audiobookshelf (opt-in)"))
+PROBE = register(JobType(
+    "probe", ProbeArgs, pool=None, throttle=("probe",), description="fire drill on one pool",
+    schedule=Schedule("probe-drill", every="schedule_probe_seconds", from_settings={"pool": "schedule_probe_pool"}),
+))

@@ -2,14 +2,15 @@
 
 Everything a reader needs to judge a pool's behaviour is in this one table: how many tasks run
 at once, how many messages a process may hold, how long a task may run, which errors are
-retried and how fast the retries back off. The start-up check in workers/registry.py proves these
+retried and how fast the retries back off. Which outside services a job throttles on is part of
+the job's declaration (``JobType.throttle``), not the pool's. The start-up check in workers/registry.py proves these
 numbers fit under the broker's visibility timeout.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import httpx
@@ -69,7 +70,8 @@ class RetryPolicy:
         return isinstance(exc, self.transient)
 
     def delay(self, retry_number: int, exc: BaseException | None = None, rng: random.Random | None = None) -> float:
-        """Seconds before retry ``retry_number`` (1-based): full jitter over an exponential ceiling."""
+        """Seconds before retry ``retry_number`` (1-based): drawn uniformly from the upper half of an
+        exponential ceiling (half-range jitter, see the class docstring)."""
         ceiling = min(self.cap, self.base * (2 ** (retry_number - 1)))
         delay = (rng or random).uniform(ceiling / 2, ceiling)
         hint = getattr(exc, "retry_after", None)
@@ -79,7 +81,7 @@ class RetryPolicy:
 
     def horizon(self) -> float:
         """Worst-case seconds from the first failure to the last retry (all delays at their ceiling)."""
-        return sum(min(self.cap, self.base * 2 ** (n - 1)) for n in range(1, self.max_retries + 1))
+        return float(sum(min(self.cap, self.base * 2.0 ** (n - 1)) for n in range(1, self.max_retries + 1)))
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,6 @@ class PoolConfig:
     soft_time_limit: int
     time_limit: int
     retry: RetryPolicy
-    rate_limit_keys: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def queue(self) -> str:
@@ -102,24 +103,23 @@ POOLS: dict[Pool, PoolConfig] = {
     # that is down is not helped by hammering it.
     Pool.CRAWL: PoolConfig(
         Pool.CRAWL, concurrency=2, prefetch_multiplier=1, soft_time_limit=240, time_limit=300,
-        retry=RetryPolicy(base=60, cap=1800, max_retries=5), rate_limit_keys=("mam",),
+        retry=RetryPolicy(base=60, cap=1800, max_retries=5),
     ),
     # Metadata providers: many small calls, each provider with its own limit; outages are common
     # and short, so retry often (10 s doubling: ~10.5 min of retries in all, each step under the cap).
     Pool.METADATA: PoolConfig(
         Pool.METADATA, concurrency=4, prefetch_multiplier=1, soft_time_limit=540, time_limit=600,
         retry=RetryPolicy(base=10, cap=900, max_retries=6),
-        rate_limit_keys=("audnexus", "audible", "hardcover", "itunes", "openlibrary", "googlebooks"),
     ),
     # qBittorrent is local: failures are a restarting daemon, seconds not hours.
     Pool.DOWNLOAD: PoolConfig(
         Pool.DOWNLOAD, concurrency=2, prefetch_multiplier=1, soft_time_limit=540, time_limit=600,
-        retry=RetryPolicy(base=5, cap=120, max_retries=8), rate_limit_keys=("qbit",),
+        retry=RetryPolicy(base=5, cap=120, max_retries=8),
     ),
     # Audiobookshelf is local too, but a big library page can take a while.
     Pool.LIBRARY_SYNC: PoolConfig(
         Pool.LIBRARY_SYNC, concurrency=2, prefetch_multiplier=1, soft_time_limit=1700, time_limit=1800,
-        retry=RetryPolicy(base=5, cap=300, max_retries=5), rate_limit_keys=("abs",),
+        retry=RetryPolicy(base=5, cap=300, max_retries=5),
     ),
 }
 

@@ -1,8 +1,8 @@
-"""Job type → queue, from one explicit table.
+"""Job type → queue, derived from the declarations (shared/jobtypes.py and ``shared/<domain>/jobs.py``).
 
-Routing is by the job type's prefix so a new ``metadata.*`` job lands on the metadata pool
-without anyone remembering to add a route. ``probe`` is the exception: its ``pool`` argument
-names the queue, because a fire drill must be runnable on any pool.
+Each declaration names its pool, so a new job lands on the right pool by being declared, and a job
+type nobody declared is refused before it reaches the ledger. A declaration without a pool (the
+probe, a fire drill runnable on any pool) is routed by its ``pool`` argument.
 """
 
 from __future__ import annotations
@@ -10,30 +10,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared import jobtypes
 from shared.pools import Pool
-
-PREFIX_ROUTES: tuple[tuple[str, Pool], ...] = (
-    ("crawl.", Pool.CRAWL),
-    ("account.", Pool.CRAWL),
-    ("metadata.", Pool.METADATA),
-    ("gaps.", Pool.METADATA),
-    ("download.", Pool.DOWNLOAD),
-    ("library.", Pool.LIBRARY_SYNC),
-)
 
 
 class UnroutableJob(ValueError):
-    """A job type no route covers, or a probe naming no known pool."""
+    """A job type nobody declared, or a job routed by its arguments naming no known pool."""
 
 
 def queue_for(job_type: str, args: Mapping[str, Any] | None = None) -> str:
-    if job_type == "probe":
-        pool = (args or {}).get("pool")
-        try:
-            return Pool(str(pool)).value
-        except ValueError:
-            raise UnroutableJob(f"probe needs args.pool, one of {[p.value for p in Pool]}") from None
-    for prefix, pool_ in PREFIX_ROUTES:
-        if job_type.startswith(prefix):
-            return pool_.value
-    raise UnroutableJob(f"no queue routes job type {job_type!r}")
+    try:
+        spec = jobtypes.get(job_type)
+    except KeyError:
+        raise UnroutableJob(f"no queue routes job type {job_type!r}: no declaration names it") from None
+    if spec.pool is not None:
+        return spec.pool.value
+    pool = (args or {}).get("pool")
+    try:
+        return Pool(str(pool)).value
+    except ValueError:
+        raise UnroutableJob(f"{job_type} needs args.pool, one of {[p.value for p in Pool]}") from None
+
+
+def routes() -> dict[str, str]:
+    """The derived view, for docs and operators: every job type and its queue (or how it is chosen)."""
+    return {name: spec.pool.value if spec.pool is not None else "args.pool"
+            for name, spec in sorted(jobtypes.all_types().items())}

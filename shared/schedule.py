@@ -1,8 +1,9 @@
-"""Beat's schedule, in code, with cadences from settings.
+"""Beat's schedule, built from the declarations that carry a :class:`~shared.jobtypes.Schedule`.
 
 Each entry names a job type; beat does not publish Celery messages itself but records a ledger
 job (see shared/beat.py), so periodic work is visible, deduplicated per tick and expires before
-its next run instead of piling up behind a stalled pool.
+its next run instead of piling up behind a stalled pool. Cadences come from settings; an entry
+whose period is 0 or less is off.
 """
 
 from __future__ import annotations
@@ -29,16 +30,10 @@ class Periodic:
 
 
 def periodic_jobs(settings: Settings) -> list[Periodic]:
-    wanted = [
-        Periodic("library-sync", "library.sync", settings.schedule_library_sync),
-        Periodic("metadata-refresh", "metadata.refresh", settings.schedule_metadata_refresh),
-        Periodic("gaps-detect", "gaps.detect", settings.schedule_gaps_detect),
-    ]
-    if settings.schedule_probe_seconds > 0:
-        wanted.append(Periodic("probe-drill", "probe", settings.schedule_probe_seconds,
-                               {"pool": settings.schedule_probe_pool}))
-    known = jobtypes.all_types()
-    return [p for p in wanted if p.job_type in known and p.every > 0]
+    wanted = [Periodic(spec.schedule.entry, spec.name, spec.schedule.period(settings),
+                       spec.schedule.args_for(settings))
+              for spec in jobtypes.all_types().values() if spec.schedule is not None]
+    return sorted((p for p in wanted if p.every > 0), key=lambda p: p.name)
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -15,16 +15,17 @@ import socket
 import traceback
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from shared import jobtypes, ledger
+from shared import ledger
 from shared.db import autocommit, session_scope
 from shared.dispatch import consumed
 from shared.errors import Cancelled, RateLimited
+from shared.jobtypes import ArgsT, JobType
 from shared.pools import RetryPolicy, pool_config
 from shared.ratelimit import RateLimiter
 from shared.redis_client import get_redis
@@ -34,7 +35,7 @@ from workers.heartbeat import JobHeartbeat
 
 log = logging.getLogger(__name__)
 
-Body = Callable[[JobContext], Any]
+Body = Callable[[JobContext[ArgsT]], Any]
 
 _heartbeat: JobHeartbeat | None = None
 _limiter: RateLimiter | None = None
@@ -73,7 +74,8 @@ class LedgerTask(Task):
     abstract = True
     acks_late = True
     reject_on_worker_lost = True
-    body: Body
+    job: ClassVar[JobType[Any]]
+    body: Body[Any]
     rate_limit_key: Callable[[Any], str | None] | None = None
 
     def __call__(self, job_id: str, gen: int, seq: int) -> Any:
@@ -98,7 +100,7 @@ class LedgerTask(Task):
         c = claim.claimed
         job_type, attempt_id, attempt_no = c.type, c.attempt_id, c.attempts
         try:
-            args = jobtypes.get(job_type).args.model_validate(c.args)
+            args = self.job.args.model_validate(c.args)
         except ValidationError as exc:
             self._record_failure(jid, attempt_id, "failed", f"invalid arguments in ledger: {exc}")
             raise
@@ -130,9 +132,10 @@ class LedgerTask(Task):
         log.info("job %s %s attempt %d: %s", job_type, job_id, attempt_no, outcome)
         return result
 
-    def _run(self, ctx: JobContext) -> Any:
+    def _run(self, ctx: JobContext[Any]) -> Any:
         key = self.rate_limit_key(ctx.args) if self.rate_limit_key else None
         if key:
+            ctx.check_throttle(key)
             wait = ctx.limiter.try_acquire(key)
             if wait > 0:
                 raise RateLimited(key, wait)
@@ -175,14 +178,19 @@ class LedgerTask(Task):
             ledger.fail(s, jid, attempt_id, state=state, error=error)
 
 
-def job_task(app: Any, job_type: str, *, rate_limit_key: Callable[[Any], str | None] | None = None,
-             ) -> Callable[[Body], Body]:
-    """Register ``body(ctx) -> result`` as the task for ``job_type`` (task name = job type)."""
-    spec = jobtypes.get(job_type)
+def job_task(app: Any, job: JobType[ArgsT], *, rate_limit_key: Callable[[ArgsT], str | None] | None = None,
+             ) -> Callable[[Body[ArgsT]], Body[ArgsT]]:
+    """Register ``body(ctx) -> result`` as the task of declaration ``job`` (task name = job type).
 
-    def decorate(body: Body) -> Body:
+    The body's context is typed by the declaration's argument model, so mypy checks it reads its own
+    arguments; ``rate_limit_key(args)`` names a slot taken before the body runs (one of the
+    declaration's throttle keys).
+    """
+
+    def decorate(body: Body[ArgsT]) -> Body[ArgsT]:
         attrs = {
-            "name": spec.name,
+            "name": job.name,
+            "job": job,
             "body": staticmethod(body),
             "rate_limit_key": staticmethod(rate_limit_key) if rate_limit_key else None,
             "__doc__": body.__doc__,

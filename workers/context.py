@@ -1,8 +1,9 @@
-"""What a task body gets: its job's identity and arguments, and the few things it may do.
+"""What a task body gets: its job's identity and typed arguments, and the few things it may do.
 
 Task bodies stay thin (load, call a service, return a JSON result); this context is their only
-handle on the ledger, so progress, fan-out, cancellation checks and rate-limit slots all work
-the same way in every pool.
+handle on the ledger, so fan-out, cancellation checks and rate-limit slots all work the same way
+in every pool. It is generic in the job's argument model: a body declared for ``LIBRARY_SYNC``
+takes a ``JobContext[SyncArgs]`` and reads ``ctx.args.force`` with its real type.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
-from sqlalchemy import func, update
-
+from shared import jobtypes
 from shared.db import session_scope
 from shared.errors import Cancelled
-from shared.jobtypes import JobArgs
+from shared.jobtypes import ArgsT, UndeclaredThrottle
 from shared.models.jobs import Job
 from shared.ratelimit import RateLimiter
 
@@ -24,14 +24,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class JobContext:
+class JobContext(Generic[ArgsT]):
     job_id: uuid.UUID
     job_type: str
     generation: int
     attempt: int
     correlation_id: str
     phase: str | None
-    args: JobArgs
+    args: ArgsT
     limiter: RateLimiter
     worker_host: str
     worker_pid: int
@@ -45,23 +45,6 @@ class JobContext:
         """
         self.children.append((job_type, args, dedupe_key))
 
-    def progress(self, done: int, total: int | None = None) -> None:
-        values: dict[str, Any] = {"progress_done": done}
-        if total is not None:
-            values["progress_total"] = total
-        with session_scope() as s:
-            s.execute(update(Job).where(Job.id == self.job_id).values(**values))
-
-    def add_progress(self, done: int = 0, total: int = 0, *, job_id: uuid.UUID | None = None) -> None:
-        """Atomically add to a job's counters (a child reporting into its parent's progress)."""
-        with session_scope() as s:
-            s.execute(
-                update(Job)
-                .where(Job.id == (job_id or self.job_id))
-                .values(progress_done=Job.progress_done + done,
-                        progress_total=func.coalesce(Job.progress_total, 0) + total if total else Job.progress_total)
-            )
-
     def checkpoint(self) -> None:
         """Raise :class:`Cancelled` if an operator cancelled this job while it ran."""
         with session_scope() as s:
@@ -69,6 +52,16 @@ class JobContext:
         if state == "cancelled":
             raise Cancelled(f"job {self.job_id} was cancelled")
 
+    def check_throttle(self, key: str) -> None:
+        """Refuse a rate-limit key this job's declaration does not list (see ``JobType.throttle``)."""
+        spec = jobtypes.get(self.job_type)
+        if not spec.throttles_on(key):
+            declared = ", ".join(spec.throttle) or "none"
+            raise UndeclaredThrottle(
+                f"job type {self.job_type} throttled on {key!r}, which its declaration does not list "
+                f"(throttle: {declared}); add {key.split(':', 1)[0]!r} to its JobType's throttle keys")
+
     def throttle(self, key: str, *, max_wait: float = 5.0) -> None:
         """Take one slot of global rate limit ``key``; long waits re-schedule the job instead."""
+        self.check_throttle(key)
         self.limiter.acquire(key, max_wait=max_wait)

@@ -57,7 +57,7 @@ async def create(body: JobIn, request: Request) -> Response:
     return _accepted(row)
 
 
-def _spec(job_type: str) -> jobtypes.JobType:
+def _spec(job_type: str) -> jobtypes.JobType[Any]:
     try:
         spec = jobtypes.get(job_type)
     except KeyError as exc:

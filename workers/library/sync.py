@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shared.db import session_scope
 from shared.models.library import Library, LibraryItem, ListingRow
 from workers.library.abs_client import AbsClient
-from workers.library.upsert import derive_memberships, upsert_items
+from workers.library.upsert import derive_memberships
 
 log = logging.getLogger(__name__)
 CHUNK = 250
@@ -159,18 +159,3 @@ def mark_gone(session: Session, abs_ids: list[str]) -> int:
 def drop_listing(scratch: str) -> None:
     with session_scope() as s:
         s.execute(delete(ListingRow).where(ListingRow.job_id == scratch))
-
-
-def fetch_and_store(client: AbsClient, ids: list[str]) -> int:
-    items = client.get_expanded(ids)
-    with session_scope() as s:
-        result = upsert_items(s, items)
-    return result.items
-
-
-def domain_counts(session: Session) -> dict[str, int]:
-    """Row counts of the domain tables (for logs and tests)."""
-    out = {}
-    for table in ("works", "authors", "series", "narrators", "recordings", "library_items"):
-        out[table] = int(session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
-    return out

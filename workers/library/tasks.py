@@ -15,7 +15,16 @@ from celery import Celery
 from shared import ledger
 from shared.db import session_scope
 from shared.errors import AuthError
-from shared.jobtypes import SyncArgs, SyncItemsArgs, SyncLibraryArgs
+from shared.library.jobs import (
+    LIBRARY_SYNC,
+    LIBRARY_SYNC_ITEMS,
+    LIBRARY_SYNC_LIBRARY,
+    LIBRARY_WRITEBACK,
+    SyncArgs,
+    SyncItemsArgs,
+    SyncLibraryArgs,
+    WritebackArgs,
+)
 from shared.secret_store import effective_secret
 from shared.settings import get_settings
 from workers.base import job_task
@@ -32,6 +41,8 @@ from workers.library.sync import (
     sync_libraries,
 )
 from workers.library.upsert import upsert_items
+from workers.library.writeback import patches, pending
+from workers.metadata.recordings import chunks
 from workers.upstream import UpstreamOptions
 
 
@@ -44,9 +55,8 @@ def abs_client(ctx: JobContext) -> AbsClient:
     return AbsClient(options, token)
 
 
-def library_sync(ctx: JobContext) -> dict[str, Any]:
+def library_sync(ctx: JobContext[SyncArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, SyncArgs)
     with abs_client(ctx) as client:
         library_ids = sync_libraries(client)
     for library_id in library_ids:
@@ -56,9 +66,8 @@ def library_sync(ctx: JobContext) -> dict[str, Any]:
     return {"libraries": library_ids}
 
 
-def library_sync_library(ctx: JobContext) -> dict[str, Any]:
+def library_sync_library(ctx: JobContext[SyncLibraryArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, SyncLibraryArgs)
     scratch = str(ctx.job_id)
     diff = LibraryDiff()
     with abs_client(ctx) as client:
@@ -76,9 +85,8 @@ def library_sync_library(ctx: JobContext) -> dict[str, Any]:
     return diff.as_result()
 
 
-def library_sync_items(ctx: JobContext) -> dict[str, Any]:
+def library_sync_items(ctx: JobContext[SyncItemsArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, SyncItemsArgs)
     with abs_client(ctx) as client:
         items = client.get_expanded(list(args.ids))
     with session_scope() as s:  # the data and the progress it represents commit together
@@ -87,7 +95,25 @@ def library_sync_items(ctx: JobContext) -> dict[str, Any]:
     return {"requested": len(args.ids), "stored": stored.items, "vanished": len(args.ids) - len(items)}
 
 
+def library_writeback(ctx: JobContext[WritebackArgs]) -> dict[str, Any]:
+    """Write merged metadata back to ABS (``library.writeback``); what is written: writeback.py."""
+    args = ctx.args
+    if not get_settings().metadata_writeback:
+        return {"skipped": "MAMC_METADATA_WRITEBACK is off"}
+    with session_scope() as s:
+        ids = list(args.recording_ids) if args.recording_ids else pending(s)
+        todo = {rec: patch for chunk in chunks(ids, 500) for rec, patch in patches(s, chunk).items()}
+    written: dict[str, list[str]] = {}
+    with abs_client(ctx) as client:
+        for rec, patch in todo.items():
+            for item_id in rec.item_ids:
+                client.patch_media(item_id, patch)  # idempotent: a redelivery writes the same values
+                written[item_id] = sorted(patch)
+    return {"checked": len(ids), "items": len(written), "fields": dict(list(written.items())[:50])}
+
+
 def register(app: Celery) -> None:
-    job_task(app, "library.sync")(library_sync)
-    job_task(app, "library.sync_library")(library_sync_library)
-    job_task(app, "library.sync_items")(library_sync_items)
+    job_task(app, LIBRARY_SYNC)(library_sync)
+    job_task(app, LIBRARY_SYNC_LIBRARY)(library_sync_library)
+    job_task(app, LIBRARY_SYNC_ITEMS)(library_sync_items)
+    job_task(app, LIBRARY_WRITEBACK)(library_writeback)

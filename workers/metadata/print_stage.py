@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import session_scope
 from shared.errors import NotFound, PermanentError, RateLimited, TransientError, UpstreamUnavailable
-from shared.jobtypes import MetadataMatchArgs
+from shared.metadata.jobs import MetadataMatchArgs
 from shared.models.metadata import FieldProvenance, RecordingMatch
 from shared.settings import get_settings
 from workers.context import JobContext
@@ -132,9 +132,8 @@ def print_candidates(session: Session, since: datetime | None) -> list[int]:
     return sorted(missing_fields(session, ids)) if ids else []
 
 
-def metadata_match_print(ctx: JobContext) -> dict[str, Any]:
+def metadata_match_print(ctx: JobContext[MetadataMatchArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, MetadataMatchArgs)
     settings = get_settings()
     ids = list(args.recording_ids)
     with session_scope() as s:

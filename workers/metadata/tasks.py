@@ -25,19 +25,29 @@ from sqlalchemy import func, select, text
 
 from shared.db import session_scope
 from shared.errors import PermanentError
-from shared.jobtypes import (
+from shared.ledger import utcnow
+from shared.metadata.jobs import (
+    GAPS_DETECT,
+    GAPS_DETECT_SERIES,
+    GAPS_LISTING,
+    METADATA_FOLLOW,
+    METADATA_MATCH,
+    METADATA_MATCH_ISBN,
+    METADATA_MATCH_PRINT,
+    METADATA_MATCH_REGION,
+    METADATA_MERGE,
+    METADATA_REFRESH,
     FollowCheckArgs,
     GapsDetectArgs,
     GapsListingArgs,
     GapsSeriesArgs,
     MetadataMatchArgs,
     MetadataRefreshArgs,
-    WantedResolveArgs,
 )
-from shared.ledger import utcnow
 from shared.models.jobs import Job
 from shared.models.metadata import Follow, MetadataSeries, ProviderSeries, RecordingMatch, Wanted
 from shared.settings import get_settings
+from shared.wanted.jobs import METADATA_RESOLVE_WANTED, WantedResolveArgs
 from workers.base import job_task
 from workers.context import JobContext
 from workers.metadata.cache import purge_expired
@@ -52,7 +62,6 @@ from workers.metadata.merge import merge_and_store
 from workers.metadata.print_stage import metadata_match_print, print_candidates
 from workers.metadata.recordings import LibraryRecording, chunks, load_recordings, recordings_to_match
 from workers.metadata.wishlist import apply, lookup, mark_unresolved
-from workers.metadata.writeback import library_writeback
 
 
 def _spawn(ctx: JobContext, job_type: str, ids: list[int], force: bool) -> int:
@@ -62,14 +71,13 @@ def _spawn(ctx: JobContext, job_type: str, ids: list[int], force: bool) -> int:
     return len(batches)
 
 
-def metadata_refresh(ctx: JobContext) -> dict[str, Any]:
+def metadata_refresh(ctx: JobContext[MetadataRefreshArgs]) -> dict[str, Any]:
     """Stage 1 (Audible) for the recordings due; at finalize, stages 2 and 3 for what stage 1 handed on.
 
     The later stages are this job's children, not the Audible jobs': an Audible match job succeeds on
     its own, whatever happens to Audnexus or Hardcover afterwards.
     """
     args = ctx.args
-    assert isinstance(args, MetadataRefreshArgs)
     settings = get_settings()
     if ctx.phase != "finalize":
         with session_scope() as s:
@@ -108,9 +116,8 @@ def _summary(rows: list[MatchRow]) -> dict[str, int]:
     return out
 
 
-def metadata_match(ctx: JobContext) -> dict[str, Any]:
+def metadata_match(ctx: JobContext[MetadataMatchArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, MetadataMatchArgs)
     settings = get_settings()
     with session_scope() as s:
         recs = load_recordings(s, list(args.recording_ids))
@@ -120,9 +127,8 @@ def metadata_match(ctx: JobContext) -> dict[str, Any]:
             "for_hardcover": len(outcome.for_hardcover), "writeback": writeback}
 
 
-def metadata_match_region(ctx: JobContext) -> dict[str, Any]:
+def metadata_match_region(ctx: JobContext[MetadataMatchArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, MetadataMatchArgs)
     settings = get_settings()
     with session_scope() as s:
         recs = load_recordings(s, list(args.recording_ids))
@@ -132,9 +138,8 @@ def metadata_match_region(ctx: JobContext) -> dict[str, Any]:
     return {"recordings": len(recs), **_summary(rows), "writeback": _store(recs, rows)}
 
 
-def metadata_match_isbn(ctx: JobContext) -> dict[str, Any]:
+def metadata_match_isbn(ctx: JobContext[MetadataMatchArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, MetadataMatchArgs)
     with session_scope() as s:
         recs = load_recordings(s, list(args.recording_ids))
         matched = select(RecordingMatch.recording_id, RecordingMatch.provider_id).where(
@@ -149,9 +154,8 @@ def metadata_match_isbn(ctx: JobContext) -> dict[str, Any]:
     return {"recordings": len(recs), **_summary(rows), "writeback": _store(recs, rows)}
 
 
-def metadata_merge(ctx: JobContext) -> dict[str, Any]:
+def metadata_merge(ctx: JobContext[MetadataMatchArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, MetadataMatchArgs)
     with session_scope() as s:
         recs = load_recordings(s, list(args.recording_ids))
     writeback = _store(recs, [])
@@ -173,10 +177,9 @@ def _own_result(job_id: uuid.UUID) -> dict[str, Any]:
     return result if isinstance(result, dict) else {}
 
 
-def gaps_detect(ctx: JobContext) -> dict[str, Any]:
+def gaps_detect(ctx: JobContext[GapsDetectArgs]) -> dict[str, Any]:
     """First the matching (a ``metadata.refresh`` child for what is new or changed), then the series."""
     args = ctx.args
-    assert isinstance(args, GapsDetectArgs)
     if ctx.phase != "finalize":
         ctx.spawn("metadata.refresh", {"force": args.force, "oldest": False, "writeback": False})
         return {"phase": "match"}
@@ -198,9 +201,8 @@ def _failed_children(job_id: uuid.UUID) -> list[dict[str, Any]]:
     return [{"provider": a.get("provider"), "state": st, "error": err} for a, st, err in rows]
 
 
-def gaps_detect_series(ctx: JobContext) -> dict[str, Any]:
+def gaps_detect_series(ctx: JobContext[GapsSeriesArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, GapsSeriesArgs)
     if ctx.phase != "finalize":
         with session_scope() as s:
             series = s.get(MetadataSeries, args.metadata_series_id)
@@ -237,9 +239,8 @@ def _fresh_listings(metadata_series_id: int) -> set[str]:
     return {provider for provider, oldest in rows if oldest > since}
 
 
-def gaps_listing(ctx: JobContext) -> dict[str, Any]:
+def gaps_listing(ctx: JobContext[GapsListingArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, GapsListingArgs)
     with session_scope() as s:
         series = s.get(MetadataSeries, args.metadata_series_id)
         identifiers = owned_identifiers(s, args.metadata_series_id) if series is not None else []
@@ -264,9 +265,8 @@ def gaps_listing(ctx: JobContext) -> dict[str, Any]:
 # -- follows and wishlist --------------------------------------------------------------------------
 
 
-def metadata_follow(ctx: JobContext) -> dict[str, Any]:
+def metadata_follow(ctx: JobContext[FollowCheckArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, FollowCheckArgs)
     with session_scope() as s:
         follow = s.get(Follow, args.follow_id)
         if follow is not None and args.rebuild_owned:
@@ -284,9 +284,8 @@ def metadata_follow(ctx: JobContext) -> dict[str, Any]:
     return result
 
 
-def metadata_resolve_wanted(ctx: JobContext) -> dict[str, Any]:
+def metadata_resolve_wanted(ctx: JobContext[WantedResolveArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, WantedResolveArgs)
     with session_scope() as s:
         row = s.get(Wanted, args.wanted_id)
     if row is None:
@@ -305,15 +304,14 @@ def metadata_resolve_wanted(ctx: JobContext) -> dict[str, Any]:
 
 
 def register(app: Celery) -> None:
-    job_task(app, "metadata.refresh")(metadata_refresh)
-    job_task(app, "metadata.match")(metadata_match)
-    job_task(app, "metadata.match_region")(metadata_match_region)
-    job_task(app, "metadata.match_isbn")(metadata_match_isbn)
-    job_task(app, "metadata.match_print")(metadata_match_print)
-    job_task(app, "metadata.merge")(metadata_merge)
-    job_task(app, "gaps.detect")(gaps_detect)
-    job_task(app, "gaps.detect_series")(gaps_detect_series)
-    job_task(app, "gaps.listing")(gaps_listing)
-    job_task(app, "metadata.follow")(metadata_follow)
-    job_task(app, "metadata.resolve_wanted")(metadata_resolve_wanted)
-    job_task(app, "library.writeback")(library_writeback)
+    job_task(app, METADATA_REFRESH)(metadata_refresh)
+    job_task(app, METADATA_MATCH)(metadata_match)
+    job_task(app, METADATA_MATCH_REGION)(metadata_match_region)
+    job_task(app, METADATA_MATCH_ISBN)(metadata_match_isbn)
+    job_task(app, METADATA_MATCH_PRINT)(metadata_match_print)
+    job_task(app, METADATA_MERGE)(metadata_merge)
+    job_task(app, GAPS_DETECT)(gaps_detect)
+    job_task(app, GAPS_DETECT_SERIES)(gaps_detect_series)
+    job_task(app, GAPS_LISTING)(gaps_listing)
+    job_task(app, METADATA_FOLLOW)(metadata_follow)
+    job_task(app, METADATA_RESOLVE_WANTED)(metadata_resolve_wanted)

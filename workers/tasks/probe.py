@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from shared.db import autocommit
 from shared.errors import TransientError
-from shared.jobtypes import ProbeArgs
+from shared.jobtypes import PROBE, ProbeArgs
 from shared.models.probe import ProbeRun
 from workers.base import job_task
 from workers.context import JobContext
@@ -35,9 +35,8 @@ class PlannedFailure(TransientError):
     """The transient failure a probe was asked to raise."""
 
 
-def probe(ctx: JobContext) -> dict[str, Any]:
+def probe(ctx: JobContext[ProbeArgs]) -> dict[str, Any]:
     args = ctx.args
-    assert isinstance(args, ProbeArgs)
     if ctx.lifetime_attempts <= args.fail_times:
         raise PlannedFailure(f"probe: planned transient failure {ctx.lifetime_attempts} of {args.fail_times}")
     deadline = time.monotonic() + args.seconds
@@ -53,4 +52,4 @@ def probe(ctx: JobContext) -> dict[str, Any]:
 
 
 def register(app: Celery) -> None:
-    job_task(app, "probe", rate_limit_key=lambda a: "probe")(probe)
+    job_task(app, PROBE, rate_limit_key=lambda a: "probe")(probe)

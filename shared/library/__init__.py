@@ -1,0 +1,1 @@
+"""The library domain: the mirror of Audiobookshelf, and its job types (``library.*``)."""

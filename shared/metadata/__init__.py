@@ -1,0 +1,1 @@
+"""The metadata domain: matching recordings to providers, series gaps and follows, and their job types."""
