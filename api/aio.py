@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.engine import make_url
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 
 @dataclass

@@ -18,9 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import aio, problems
 from api.auth import require_key
 from api.routes import health, jobs, pools
-from shared.ratelimit import AsyncRateLimiter, Limit, RateLimiter
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.engine.ratelimit import AsyncRateLimiter, Limit, RateLimiter
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
 
 log = logging.getLogger("mamcrawler.api")
 

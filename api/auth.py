@@ -1,4 +1,4 @@
-"""Every ``/api/v1`` route needs a key (shared/apikeys.py mints them).
+"""Every ``/api/v1`` route needs a key (shared/infra/apikeys.py mints them).
 
 A key is looked up by its SHA-256 hash, cached for a few seconds in-process so the hot path
 costs no query, and each key is rate-limited through the same global Redis limiter the workers use.
@@ -17,8 +17,8 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
-from shared.apikeys import hash_key
-from shared.db import session_scope
+from shared.infra.apikeys import hash_key
+from shared.infra.db import session_scope
 from shared.models.jobs import ApiKey
 
 log = logging.getLogger(__name__)

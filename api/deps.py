@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.orm import Session
 
-from shared.db import session_factory
+from shared.infra.db import session_factory
 
 
 def get_session() -> Iterator[Session]:

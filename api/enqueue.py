@@ -4,7 +4,7 @@ Why a second insert path beside ``ledger.create_job``: ``POST /api/v1/jobs`` has
 few milliseconds at 200 req/s on two cores, and the ORM session, the threadpool hop and
 ``send_task`` were most of it. The values come from the same ``ledger.new_job`` (validation,
 routing, first dispatch), the INSERT is compiled once from the same table definition, and the
-message is the same ``shared.wire`` one, so the two paths cannot drift apart. Anything unusual
+message is the same ``shared.engine.wire`` one, so the two paths cannot drift apart. Anything unusual
 (a dedupe key, a conflict) goes back to the ledger's own path.
 """
 
@@ -21,8 +21,8 @@ from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert, psycopg
 
-from shared.dispatch import Dispatch, queue_commands
-from shared.ledger import NewJob
+from shared.engine.dispatch import Dispatch, queue_commands
+from shared.engine.ledger import NewJob
 from shared.models.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ async def insert_job(pool: AsyncConnectionPool[Any], new: NewJob) -> Row | None:
 
 
 async def publish(redis: AsyncRedis[bytes], dispatch: Dispatch) -> bool:
-    """Like ``shared.dispatch.publish``; False (logged) when Redis is down: the sweeper re-publishes."""
+    """Like ``shared.engine.dispatch.publish``; False (logged) when Redis is down: the sweeper re-publishes."""
     try:
         async with redis.pipeline(transaction=True) as pipe:
             queue_commands(pipe, dispatch)

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.devstack.redis_server import EmbeddedRedis
 
 
 async def _drive(app: Any, body: bytes, key: str, n: int) -> list[int]:
@@ -62,12 +63,12 @@ def main() -> None:
         url = pg.create_database("prof")
         os.environ.update({"MAMC_DATABASE_URL": url, "MAMC_REDIS_URL": rd.url, "MAMC_DATA_DIR": str(workdir / "d"),
                            "MAMC_LOG_LEVEL": "WARNING", "MAMC_API_RATE_LIMIT": "100000/1"})
-        from shared.migrate import upgrade
+        from shared.infra.migrate import upgrade
 
         upgrade(url)
         from api.app import create_app
-        from shared.apikeys import create_api_key
-        from shared.db import session_scope
+        from shared.infra.apikeys import create_api_key
+        from shared.infra.db import session_scope
 
         with session_scope() as s:
             key = create_api_key(s, "prof")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.celery_app import make_celery
+from shared.engine.celery_app import make_celery
 
 app = make_celery()
 

@@ -25,11 +25,11 @@ import httpx
 import redis as redis_lib
 from sqlalchemy import func, insert, select
 
-from shared import ledger
-from shared.db import session_scope
-from shared.dispatch import Dispatch, publish
+from shared.engine.dispatch import Dispatch, publish
+from shared.engine.ratelimit import Limit, RateLimiter
+from shared.infra import clock
+from shared.infra.db import session_scope
 from shared.models.jobs import Job
-from shared.ratelimit import Limit, RateLimiter
 from tests.integration.stack import ROOT, Proc, Stack, wait_for
 
 
@@ -80,7 +80,7 @@ def _spawn_bare(stack: Stack, concurrency: int) -> Proc:
 
 def ledgered_throughput(stack: Stack, redis_url: str, n: int, concurrency: int) -> float:
     pool = "metadata"
-    now = ledger.utcnow()
+    now = clock.utcnow()
     rows = [{"type": "probe", "queue": pool, "args": {"pool": pool, "seconds": 0.0, "fail_times": 0},
              "state": "queued", "generation": 1, "dispatch_seq": 1, "dispatched_at": now,
              "correlation_id": "bench", "attempts": 0, "rate_limit_waits": 0, "children_pending": 0,

@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shared import ledger
-from shared.db import session_scope
+from shared.engine import ledger
+from shared.infra.db import session_scope
 from tests.integration.stack import Proc, Stack, wait_state
 from tests.sims.abs import generate_library, serve_abs
 from workers.library.abs_client import AbsClient
@@ -73,7 +73,7 @@ def fresh_database(stack: Stack, env: dict[str, str]) -> None:
     """Point the stack at an empty migrated database, so each size starts from nothing."""
     import os
 
-    from shared.migrate import upgrade
+    from shared.infra.migrate import upgrade
     from tests.integration.conftest import reset_singletons
 
     base = env["MAMC_DATABASE_URL"].rsplit("/", 1)[0]

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from shared.ratelimit import Limit
+from shared.engine.ratelimit import Limit
 from tests.integration.stack import Stack
 from tests.integration.test_metadata_world import gap_figures, run_job, serve_world, wanted_rows
 from tests.sims.providers.common import SimApp

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.devstack.redis_server import EmbeddedRedis
 
 
 def _environment(pg_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
@@ -46,7 +47,7 @@ def main() -> None:
     try:
         url = pg.create_database("bench")
         env = _environment(url, rd.url, workdir)
-        from shared.migrate import upgrade
+        from shared.infra.migrate import upgrade
 
         upgrade(url)
         from tests.integration.stack import Stack
@@ -55,8 +56,8 @@ def main() -> None:
         try:
             if "engine" in only:
                 from bench import engine
-                from shared.apikeys import create_api_key
-                from shared.db import session_scope
+                from shared.infra.apikeys import create_api_key
+                from shared.infra.db import session_scope
 
                 with session_scope() as s:
                     key = create_api_key(s, "bench")

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import shared.models  # noqa: F401 - registers every table
-from shared.db import Base, database_url
+from shared.infra.db import Base, database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

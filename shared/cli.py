@@ -1,12 +1,12 @@
 """``mamcrawler``: one command per process role, so each piece can run on its own host.
 
-``up`` runs the whole stack on one host (shared/supervisor.py); ``api``, ``worker <pool>``,
+``up`` runs the whole stack on one host (shared/devstack/supervisor.py); ``api``, ``worker <pool>``,
 ``beat``, ``flower`` and ``migrate`` run one piece; ``apikey create`` and ``config check`` are
 operator tools. Every command validates settings first and exits 2 with what to set.
 
 The operator tools (``apikey``, ``migrate``, ``config check``) run in another shell than ``up``:
 when no URL is set they find the servers ``up`` started through MAMC_DATA_DIR/stack.json
-(shared/stackstate.py), and say what to run when no stack is running. Explicit URLs always win.
+(shared/devstack/stackstate.py), and say what to run when no stack is running. Explicit URLs always win.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from shared.errors import ConfigError
-from shared.pools import QUEUES
+from shared.engine.pools import QUEUES
+from shared.infra.errors import ConfigError
 
 
 def _logging(level: str) -> None:
@@ -32,8 +32,8 @@ def _use_running_stack(*, need_redis: bool) -> None:
     stack's state file. Raises StackNotRunning (a ConfigError: exit 2 with what to run) when a
     needed URL is unset and no live stack owns the data dir.
     """
-    from shared.settings import get_settings
-    from shared.stackstate import find_running_stack
+    from shared.devstack.stackstate import find_running_stack
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     if settings.database_url and (settings.redis_url or not need_redis):
@@ -56,8 +56,8 @@ def _use_running_stack(*, need_redis: bool) -> None:
 def cmd_api(_: argparse.Namespace) -> None:
     import uvicorn
 
-    from shared import db
-    from shared.settings import get_settings
+    from shared.infra import db
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     db.set_role("api")
@@ -70,9 +70,9 @@ def cmd_api(_: argparse.Namespace) -> None:
 
 
 def cmd_worker(ns: argparse.Namespace) -> None:
-    from shared import db
-    from shared.pools import pool_config
-    from shared.settings import get_settings
+    from shared.engine.pools import pool_config
+    from shared.infra import db
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     cfg = pool_config(ns.pool)
@@ -94,21 +94,21 @@ def cmd_worker(ns: argparse.Namespace) -> None:
 
 
 def cmd_beat(_: argparse.Namespace) -> None:
-    from shared import db
-    from shared.celery_app import make_celery
-    from shared.schedule import beat_schedule
-    from shared.settings import get_settings
+    from shared.engine.celery_app import make_celery
+    from shared.engine.schedule import beat_schedule
+    from shared.infra import db
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     db.set_role("beat")
     app = make_celery(settings)
     app.conf.beat_schedule = beat_schedule(settings)
-    app.Beat(loglevel=settings.log_level, scheduler="shared.beat:LedgerScheduler",
+    app.Beat(loglevel=settings.log_level, scheduler="shared.engine.beat:LedgerScheduler",
              max_interval=settings.beat_max_loop_interval).run()
 
 
 def cmd_flower(_: argparse.Namespace) -> None:
-    from shared.settings import get_settings
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     password = settings.flower_password.get_secret_value() if settings.flower_password else None
@@ -117,7 +117,7 @@ def cmd_flower(_: argparse.Namespace) -> None:
     # Through the environment, not argv: a password on the command line is visible in `ps`.
     os.environ["FLOWER_BASIC_AUTH"] = f"{settings.flower_user}:{password}"
     os.environ["FLOWER_UNAUTHENTICATED_API"] = "false"
-    from shared.celery_app import make_celery
+    from shared.engine.celery_app import make_celery
 
     app = make_celery(settings)
     app.start(["flower", f"--port={settings.flower_port}", f"--address={settings.flower_host}",
@@ -126,7 +126,7 @@ def cmd_flower(_: argparse.Namespace) -> None:
 
 def cmd_migrate(_: argparse.Namespace) -> None:
     _use_running_stack(need_redis=False)
-    from shared.migrate import upgrade
+    from shared.infra.migrate import upgrade
 
 
     upgrade()
@@ -136,8 +136,8 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 def cmd_apikey(ns: argparse.Namespace) -> None:
     from sqlalchemy import select
 
-    from shared.apikeys import create_api_key
-    from shared.db import session_scope
+    from shared.infra.apikeys import create_api_key
+    from shared.infra.db import session_scope
     from shared.models.jobs import ApiKey
 
     _use_running_stack(need_redis=False)
@@ -150,8 +150,8 @@ def cmd_apikey(ns: argparse.Namespace) -> None:
 
 
 def cmd_apikey_list(_: argparse.Namespace) -> None:
-    from shared.apikeys import list_api_keys
-    from shared.db import session_scope
+    from shared.infra.apikeys import list_api_keys
+    from shared.infra.db import session_scope
 
     _use_running_stack(need_redis=False)
     with session_scope() as s:
@@ -163,8 +163,8 @@ def cmd_apikey_list(_: argparse.Namespace) -> None:
 
 
 def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
-    from shared.apikeys import revoke_api_key
-    from shared.db import session_scope
+    from shared.infra.apikeys import revoke_api_key
+    from shared.infra.db import session_scope
 
     _use_running_stack(need_redis=False)
     with session_scope() as s:
@@ -174,8 +174,8 @@ def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
 
 
 def cmd_config_check(_: argparse.Namespace) -> None:
-    from shared.settings import get_settings
-    from shared.stackstate import StackNotRunning
+    from shared.devstack.stackstate import StackNotRunning
+    from shared.infra.settings import get_settings
 
     settings = get_settings()
     if settings.embedded:
@@ -216,7 +216,7 @@ def _redact_url(url: str) -> str:
 
 
 def cmd_up(_: argparse.Namespace) -> None:
-    from shared.supervisor import run_stack
+    from shared.devstack.supervisor import run_stack
 
     sys.exit(run_stack())
 
@@ -252,7 +252,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     ns = parser().parse_args(argv)
     try:
-        from shared.settings import get_settings
+        from shared.infra.settings import get_settings
 
         settings = get_settings()
         _logging(settings.log_level)

@@ -10,10 +10,10 @@ from typing import Any
 from celery import signals
 from sqlalchemy import select
 
-from shared import db
-from shared.celery_app import make_celery
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.engine.celery_app import make_celery
+from shared.infra import db
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
 from workers.heartbeat import Presence
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks

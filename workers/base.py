@@ -21,15 +21,15 @@ from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from shared import ledger
-from shared.db import autocommit, session_scope
-from shared.dispatch import consumed
-from shared.errors import Cancelled, RateLimited
-from shared.jobtypes import ArgsT, JobType
-from shared.pools import RetryPolicy, pool_config
-from shared.ratelimit import RateLimiter
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.engine import ledger
+from shared.engine.dispatch import consumed
+from shared.engine.jobtypes import ArgsT, JobType
+from shared.engine.pools import RetryPolicy, pool_config
+from shared.engine.ratelimit import RateLimiter
+from shared.infra.db import autocommit, session_scope
+from shared.infra.errors import Cancelled, RateLimited
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
 from workers.context import JobContext
 from workers.heartbeat import JobHeartbeat
 

@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from shared import jobtypes
-from shared.db import session_scope
-from shared.errors import Cancelled
-from shared.jobtypes import ArgsT, UndeclaredThrottle
+from shared.engine import jobtypes
+from shared.engine.jobtypes import ArgsT, UndeclaredThrottle
+from shared.engine.ratelimit import RateLimiter
+from shared.infra.db import session_scope
+from shared.infra.errors import Cancelled
 from shared.models.jobs import Job
-from shared.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 

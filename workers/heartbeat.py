@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from shared.models.jobs import Job
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from typing import Any
 from celery import Celery
 from pydantic import ValidationError
 
-from shared import jobtypes
-from shared.errors import ConfigError
-from shared.jobtypes import JobType
-from shared.pools import QUEUES, all_pool_configs
-from shared.settings import Settings
+from shared.engine import jobtypes
+from shared.engine.jobtypes import JobType
+from shared.engine.pools import QUEUES, all_pool_configs
+from shared.infra.errors import ConfigError
+from shared.infra.settings import Settings
 from workers.base import LedgerTask
 
 

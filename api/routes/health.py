@@ -11,11 +11,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
-from shared.db import session_scope
+from shared.engine.pools import QUEUES
+from shared.engine.queue_stats import live_workers, queue_stats
+from shared.infra.db import session_scope
+from shared.infra.redis_client import get_redis
 from shared.models.jobs import Job
-from shared.pools import QUEUES
-from shared.queue_stats import live_workers, queue_stats
-from shared.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -20,11 +20,11 @@ from api import cursor, enqueue
 from api.deps import get_session
 from api.problems import Problem, documented
 from api.schemas import JobIn, JobOut, JobPage
-from shared import jobtypes, ledger
-from shared.db import session_factory
+from shared.engine import jobtypes, ledger
+from shared.engine.routing import UnroutableJob
+from shared.infra.db import session_factory
+from shared.infra.settings import get_settings
 from shared.models.jobs import JOB_STATES, Job
-from shared.routing import UnroutableJob
-from shared.settings import get_settings
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -98,7 +98,7 @@ def _create_in_thread(body: JobIn, request: Request) -> Response:
                                     correlation_id=getattr(request.state, "request_id", None),
                                     dedupe_key=spec.dedupe_key(), max_countdown=get_settings().max_countdown)
         response = _accepted(created.job)
-        session.commit()  # publishes after commit (shared.dispatch), before the 202 leaves
+        session.commit()  # publishes after commit (shared.engine.dispatch), before the 202 leaves
     return response
 
 

@@ -29,7 +29,7 @@ from api.metadata_schemas import (
     ReviewPage,
 )
 from api.problems import Problem, documented
-from shared import ledger
+from shared.engine import ledger
 from shared.models.metadata import FieldProvenance, RecordingMatch
 
 router = APIRouter(prefix="/metadata", tags=["metadata"])

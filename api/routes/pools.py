@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.problems import Problem, documented
 from api.schemas import OldestJob, PoolOut, WorkerOut
-from shared.celery_app import publisher
-from shared.ledger import utcnow
+from shared.engine.celery_app import publisher
+from shared.engine.pools import QUEUES
+from shared.engine.queue_stats import live_workers, queue_stats
+from shared.infra.clock import utcnow
+from shared.infra.redis_client import get_redis
 from shared.models.jobs import Job, PoolState
-from shared.pools import QUEUES
-from shared.queue_stats import live_workers, queue_stats
-from shared.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/pools", tags=["pools"])

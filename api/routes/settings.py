@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from shared.secret_store import delete_secret, effective_secret, put_secret
-from shared.settings import get_settings
+from shared.infra.secret_store import delete_secret, effective_secret, put_secret
+from shared.infra.settings import get_settings
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 SessionDep = Annotated[Session, Depends(get_session)]

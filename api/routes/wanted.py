@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api import cursor
 from api.deps import get_session
 from api.problems import Problem
-from shared.settings import get_settings
+from shared.infra.settings import get_settings
 from shared.wanted import queries, service
 from shared.wanted.schemas import FollowOut, WantedOut
 from shared.wanted.states import FollowMode, ForbiddenTransition, UnknownWanted, WantedReason, WantedState

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.jobtypes import JobArgs, JobType, Schedule, register
-from shared.pools import Pool
+from shared.engine.jobtypes import JobArgs, JobType, Schedule, register
+from shared.engine.pools import Pool
 
 
 class MetadataRefreshArgs(JobArgs):

@@ -2,7 +2,7 @@
 
 The ledger is the record of every job (Flower is only the live view) and the outbox: a job the
 ledger says is queued but Redis lost is published again by the sweeper. Columns exist for the
-decisions the claim and the sweeper make; see shared/ledger.py for those rules.
+decisions the claim and the sweeper make; see shared/engine/ledger.py for those rules.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base
+from shared.infra.db import Base
 
 JOB_STATES = ("queued", "waiting", "running", "retrying", "succeeded", "failed", "dead", "cancelled")
 ACTIVE_STATES = ("queued", "waiting", "running", "retrying")

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.infra.db import Base
 from shared.normalize import fold_name
 from shared.wanted.states import INITIAL, WantedState
 

@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, 
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.infra.db import Base
 
 
 class ProbeRun(Base):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.jobtypes import JobArgs, JobType, register
-from shared.pools import Pool
+from shared.engine.jobtypes import JobArgs, JobType, register
+from shared.engine.pools import Pool
 
 
 class WantedResolveArgs(JobArgs):

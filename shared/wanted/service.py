@@ -28,8 +28,8 @@ from sqlalchemy import delete, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared import ledger
-from shared.errors import PermanentError
+from shared.engine import ledger
+from shared.infra.errors import PermanentError
 from shared.models.metadata import Follow, Wanted, author_key, wanted_key
 from shared.normalize import position_sort_key
 from shared.wanted.states import INITIAL, FollowMode, UnknownWanted, WantedReason, WantedState, check, user_may_ignore

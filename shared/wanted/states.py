@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from shared.errors import PermanentError
+from shared.infra.errors import PermanentError
 
 
 class WantedState(StrEnum):

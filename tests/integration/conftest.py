@@ -17,10 +17,10 @@ from tests.integration.stack import FAST_ENV, Stack
 
 
 def reset_singletons() -> None:
-    import shared.celery_app
-    import shared.redis_client
-    from shared import db
-    from shared.settings import get_settings
+    import shared.engine.celery_app
+    import shared.infra.redis_client
+    from shared.infra import db
+    from shared.infra.settings import get_settings
 
     get_settings.cache_clear()
     if db._engine is not None:
@@ -28,8 +28,8 @@ def reset_singletons() -> None:
     db._engine = None
     db._engine_pid = None
     db._sessionmaker = None
-    shared.redis_client._client = None
-    shared.celery_app._app = None
+    shared.infra.redis_client._client = None
+    shared.engine.celery_app._app = None
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def settings_env(pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     reset_singletons()
-    from shared.migrate import upgrade
+    from shared.infra.migrate import upgrade
 
     upgrade(pg_url)
     env["__workdir"] = str(workdir)
@@ -61,8 +61,8 @@ def stack(settings_env: dict[str, str]) -> Iterator[Stack]:
 
 @pytest.fixture
 def api_key(settings_env: dict[str, str]) -> str:
-    from shared.apikeys import create_api_key
-    from shared.db import session_scope
+    from shared.infra.apikeys import create_api_key
+    from shared.infra.db import session_scope
 
     with session_scope() as s:
         return create_api_key(s, "test")

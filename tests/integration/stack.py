@@ -24,8 +24,8 @@ import httpx
 import redis as redis_lib
 from sqlalchemy import select
 
-from shared.db import session_scope
-from shared.embedded import find_free_port
+from shared.devstack.server import find_free_port
+from shared.infra.db import session_scope
 from shared.models.jobs import Job, JobAttempt
 
 ROOT = Path(__file__).resolve().parents[2]

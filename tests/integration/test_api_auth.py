@@ -106,7 +106,7 @@ def test_post_job_while_redis_is_down_is_kept_for_the_sweeper(client: TestClient
     """The ledger is the outbox: the job is accepted and recorded, its publication waits for Redis."""
     from sqlalchemy import select
 
-    from shared.db import session_scope
+    from shared.infra.db import session_scope
     from shared.models.jobs import Job
 
     redis_server.kill()

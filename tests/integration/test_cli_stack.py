@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.embedded import find_free_port
-from shared.stackstate import STATE_FILE
+from shared.devstack.server import find_free_port
+from shared.devstack.stackstate import STATE_FILE
 from tests.integration.stack import wait_for
 
 pytestmark = pytest.mark.slow

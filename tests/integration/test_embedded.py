@@ -1,4 +1,4 @@
-"""Real PostgreSQL and Redis started by shared/embedded.py: start, connect, crash, recover.
+"""Real PostgreSQL and Redis started by shared/devstack/: start, connect, crash, recover.
 
 These start real servers (about a second each) and SIGKILL them on purpose: they are what
 tells us ``mamcrawler up`` and the chaos tests can rely on the durability we claim.
@@ -22,9 +22,12 @@ import psycopg
 import pytest
 import redis
 
-from shared import embedded
-from shared.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServerError, libpq_dsn
-from shared.errors import ConfigError
+from shared.devstack import postgres_server
+from shared.devstack import server as devserver
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.devstack.redis_server import EmbeddedRedis
+from shared.devstack.server import EmbeddedServerError, libpq_dsn
+from shared.infra.errors import ConfigError
 
 pytestmark = [pytest.mark.slow]
 
@@ -59,7 +62,7 @@ def started() -> Iterator[Starter]:
 def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not embedded._alive(pid):
+        if not devserver._alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -110,7 +113,7 @@ def test_postgres_keeps_committed_data_over_clean_restart_and_sigkill(world_dir:
     assert postmaster is not None
     pg.kill()
     assert _wait_gone(postmaster, 1), "kill() must SIGKILL the postmaster, not ask it to stop"
-    assert embedded._children_of(postmaster) == []
+    assert devserver._children_of(postmaster) == []
     pg.start()
     assert "not properly shut down" in pg.log_tail(200), "the restart after kill() should run crash recovery"
     with psycopg.connect(pg.dsn) as conn:
@@ -262,7 +265,7 @@ def test_bad_setting_fails_with_log_tail(world_dir: Path) -> None:
 
 def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: nothing to find
-    monkeypatch.setattr(embedded, "PG_LIB_ROOT", tmp_path / "no-postgresql")
+    monkeypatch.setattr(postgres_server, "PG_LIB_ROOT", tmp_path / "no-postgresql")
     with pytest.raises(ConfigError, match=r"apt-get install postgresql`.*MAMC_DATABASE_URL"):
         EmbeddedPostgres(tmp_path / "pg")
     with pytest.raises(ConfigError, match=r"apt-get install redis-server`.*MAMC_REDIS_URL"):
@@ -275,7 +278,8 @@ def test_servers_die_with_their_parent(world_dir: Path) -> None:
         """
         import sys, time
         from pathlib import Path
-        from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+        from shared.devstack.postgres_server import EmbeddedPostgres
+        from shared.devstack.redis_server import EmbeddedRedis
         base = Path(sys.argv[1])
         pg = EmbeddedPostgres(base / "pg", fsync=False)
         pg.start()
@@ -291,7 +295,7 @@ def test_servers_die_with_their_parent(world_dir: Path) -> None:
     try:
         assert parent.stdout is not None
         pg_pid, redis_pid = map(int, parent.stdout.readline().split())
-        assert embedded._alive(pg_pid) and embedded._alive(redis_pid)
+        assert devserver._alive(pg_pid) and devserver._alive(redis_pid)
         parent.send_signal(signal.SIGKILL)  # no chance to clean up: only the kernel can stop them
         parent.wait()
         assert _wait_gone(redis_pid), "redis-server outlived its parent"

@@ -13,9 +13,10 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from shared import ledger
-from shared.db import engine, session_scope
-from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.devstack.redis_server import EmbeddedRedis
+from shared.engine import ledger
+from shared.infra.db import engine, session_scope
 from shared.models.jobs import Job
 from shared.models.probe import ProbeRun
 from tests.integration.stack import Stack, attempts, wait_for, wait_state
@@ -105,8 +106,8 @@ def test_deliveries_while_postgresql_is_down_are_published_again(stack: Stack, p
     and once PostgreSQL is back the sweeper sees them lost and publishes them again."""
     import redis as redis_lib
 
-    from shared.celery_app import publisher
-    from shared.queue_stats import live_workers
+    from shared.engine.celery_app import publisher
+    from shared.engine.queue_stats import live_workers
 
     stack.worker("crawl", concurrency=2)
     names = [w["name"] for w in live_workers(redis_lib.Redis.from_url(redis_url)) if w.get("pool") == "crawl"]
@@ -129,7 +130,7 @@ def test_deliveries_while_postgresql_is_down_are_published_again(stack: Stack, p
 
 def _diagnose(ids: list[uuid.UUID], redis_server: EmbeddedRedis) -> str:
     """What the ledger and Redis say about jobs that did not finish (for a failed chaos run)."""
-    from shared.dispatch import WITNESS_KEY, task_id
+    from shared.engine.dispatch import WITNESS_KEY, task_id
 
     with session_scope() as s:
         rows = s.execute(select(Job.id, Job.state, Job.generation, Job.dispatch_seq, Job.dispatched_at,

@@ -91,8 +91,8 @@ def test_cancel_running_job(stack: Stack, api_key: str) -> None:
 
 def test_rate_limit_waits_are_not_attempts(stack: Stack) -> None:
     """Four probes share a 1-per-2s limit: they run one slot apart, each with exactly one attempt."""
-    from shared import ledger
-    from shared.db import session_scope
+    from shared.engine import ledger
+    from shared.infra.db import session_scope
 
     stack.env["MAMC_RATE_LIMITS"] = '{"probe": "1/2"}'
     stack.worker("crawl", concurrency=2)

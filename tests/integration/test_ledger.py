@@ -9,12 +9,13 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select, update
 
-from shared import ledger
-from shared.db import session_scope
-from shared.dispatch import WITNESS_KEY, task_id
+from shared.engine import ledger
+from shared.engine.dispatch import WITNESS_KEY, task_id
+from shared.engine.sweeper import sweep
+from shared.infra import clock
+from shared.infra.db import session_scope
+from shared.infra.settings import get_settings
 from shared.models.jobs import Job, JobAttempt
-from shared.settings import get_settings
-from shared.sweeper import sweep
 
 ME = ledger.Worker(name="t@host", host="host-a", pid=4242)
 
@@ -123,7 +124,7 @@ def test_long_wait_is_parked_and_the_sweeper_publishes_it_when_due(r: redis_lib.
     assert get(job_id).dispatched_at is None  # parked: no message waits in Redis for an hour
     with session_scope() as s:
         assert sweep(s, r, get_settings()).parked_published == 0
-        s.execute(update(Job).where(Job.id == job_id).values(not_before=ledger.utcnow()))
+        s.execute(update(Job).where(Job.id == job_id).values(not_before=clock.utcnow()))
     with session_scope() as s:
         assert sweep(s, r, get_settings()).parked_published == 1
     assert r.sismember(WITNESS_KEY, task_id(job_id, 1, 2))
@@ -131,7 +132,7 @@ def test_long_wait_is_parked_and_the_sweeper_publishes_it_when_due(r: redis_lib.
 
 def test_sweeper_republishes_only_lost_messages(r: redis_lib.Redis) -> None:
     waiting, lost = make(), make()
-    old = ledger.utcnow() - timedelta(minutes=5)
+    old = clock.utcnow() - timedelta(minutes=5)
     with session_scope() as s:
         s.execute(update(Job).where(Job.id.in_([waiting, lost])).values(dispatched_at=old))
     r.delete("crawl")
@@ -147,7 +148,7 @@ def test_sweeper_requeues_jobs_whose_worker_stopped_heartbeating(r: redis_lib.Re
     job_id = make()
     assert claim(job_id).claimed is not None
     with session_scope() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=ledger.utcnow() - timedelta(minutes=1)))
+        s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=clock.utcnow() - timedelta(minutes=1)))
     with session_scope() as s:
         assert sweep(s, r, get_settings()).dead_workers_requeued == 1
     job = get(job_id)
@@ -179,7 +180,7 @@ def test_prune_keeps_failures(r: redis_lib.Redis) -> None:
     for job_id, state in ((ok, "succeeded"), (bad, "failed")):
         with session_scope() as s:
             s.execute(update(Job).where(Job.id == job_id).values(
-                state=state, finished_at=ledger.utcnow() - timedelta(days=30)))
+                state=state, finished_at=clock.utcnow() - timedelta(days=30)))
     with session_scope() as s:
         assert sweep(s, r, get_settings()).pruned == 1
     with session_scope() as s:

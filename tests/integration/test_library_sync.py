@@ -17,10 +17,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shared import ledger
-from shared.db import session_scope
-from shared.embedded import EmbeddedPostgres
-from shared.migrate import upgrade
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.engine import ledger
+from shared.infra.db import session_scope
+from shared.infra.migrate import upgrade
 from shared.normalize import fold_name
 from tests.integration.conftest import reset_singletons
 from tests.integration.stack import Stack, api_headers, wait_for, wait_state

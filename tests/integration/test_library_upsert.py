@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from shared.embedded import EmbeddedPostgres
-from shared.migrate import upgrade
+from shared.devstack.postgres_server import EmbeddedPostgres
+from shared.infra.migrate import upgrade
 from shared.normalize import fold_name
 from tests.sims.abs import generate_library, serve_abs
 from workers.library.abs_client import AbsClient

@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from shared.ratelimit import Limit, RateLimiter
+from shared.engine.ratelimit import Limit, RateLimiter
 
 pytestmark = pytest.mark.slow
 

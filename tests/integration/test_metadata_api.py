@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from shared.models.metadata import author_key
 from shared.normalize import fold_name
 from tests.integration.stack import Stack, api_headers, wait_for

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.ratelimit import RateLimiter
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.engine.ratelimit import RateLimiter
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
 from tests.sims.providers import build_audible_app, serve
 from tests.sims.providers.common import SimApp
 from tests.sims.world import World, generate_world
@@ -94,7 +94,7 @@ def test_the_second_answer_comes_from_postgres_and_force_refreshes_it(audible: S
 
 
 def _ctx() -> JobContext:
-    from shared.jobtypes import NoArgs
+    from shared.engine.jobtypes import NoArgs
 
     return JobContext(job_id=uuid.uuid4(), job_type="metadata.match", generation=1, attempt=1, correlation_id="t",
                       phase=None, args=NoArgs(), limiter=RateLimiter(get_redis(), get_settings().limits()),

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from tests.integration.stack import Stack
 from tests.integration.test_metadata_world import ServedWorld, gap_figures, run_job, serve_world, wanted_rows
 from tests.sims.world import generate_world

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select, text
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from shared.models.jobs import Job, JobAttempt
 from tests.integration.stack import Stack
 from tests.integration.test_metadata_gaps import FAST_LIMITS

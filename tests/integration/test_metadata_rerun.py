@@ -26,7 +26,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from tests.integration.stack import Stack
 from tests.integration.test_metadata_gaps import FAST_LIMITS
 from tests.integration.test_metadata_world import ServedWorld, run_job, serve_world

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from shared import ledger
-from shared.db import session_scope
+from shared.engine import ledger
+from shared.infra.db import session_scope
 from shared.models.jobs import Job
 from shared.normalize import fold_name
 from tests.integration.stack import wait_state

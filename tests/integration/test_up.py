@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.embedded import find_free_port
+from shared.devstack.server import find_free_port
 from tests.integration.stack import ROOT, wait_for
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared.db import session_factory, session_scope
+from shared.infra.db import session_factory, session_scope
 from shared.models.metadata import Follow, Wanted, wanted_key
 from shared.wanted import queries, service
 from shared.wanted.states import FollowMode, ForbiddenTransition, UnknownWanted, WantedReason, WantedState

@@ -1,4 +1,4 @@
-"""The hand-built message (shared/wire.py) matches what ``Celery.send_task`` puts in Redis.
+"""The hand-built message (shared/engine/wire.py) matches what ``Celery.send_task`` puts in Redis.
 
 Compared field by field against a real send_task into a real Redis, for the pinned Celery and
 kombu: if an upgrade changes the protocol, this fails before any worker misreads a message.
@@ -12,9 +12,9 @@ from typing import Any
 
 import redis as redis_lib
 
-from shared.celery_app import make_celery
-from shared.settings import get_settings
-from shared.wire import celery_message, queue_key
+from shared.engine.celery_app import make_celery
+from shared.engine.wire import celery_message, queue_key
+from shared.infra.settings import get_settings
 
 VOLATILE_HEADERS = {"id", "root_id", "eta", "expires", "kwargsrepr", "origin", "mamc_published"}
 VOLATILE_PROPS = {"correlation_id", "delivery_tag", "reply_to"}

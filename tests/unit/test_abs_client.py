@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from shared.errors import (
+from shared.infra.errors import (
     AuthError,
     ConfigError,
     MalformedResponse,

@@ -20,11 +20,11 @@ def openapi() -> Iterator[dict[str, Any]]:
     mp = pytest.MonkeyPatch()
     mp.setenv("MAMC_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     mp.setenv("MAMC_REDIS_URL", "redis://127.0.0.1:1/0")
-    import shared.redis_client
-    from shared.settings import get_settings
+    import shared.infra.redis_client
+    from shared.infra.settings import get_settings
 
     get_settings.cache_clear()
-    shared.redis_client._client = None
+    shared.infra.redis_client._client = None
     from api.app import create_app
 
     try:
@@ -32,7 +32,7 @@ def openapi() -> Iterator[dict[str, Any]]:
     finally:
         mp.undo()
         get_settings.cache_clear()
-        shared.redis_client._client = None
+        shared.infra.redis_client._client = None
 
 
 def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

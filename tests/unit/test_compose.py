@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.pools import QUEUES
+from shared.engine.pools import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "docker-compose.yml"

@@ -1,6 +1,6 @@
 """The documentation keeps up with the code: every setting is documented, the quick start is there.
 
-A setting added to shared/settings.py without a line in docs/configuration.md and .env.example
+A setting added to shared/infra/settings.py without a line in docs/configuration.md and .env.example
 fails here, and so does a line in .env.example naming a variable that no longer exists.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import Settings
+from shared.infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION = ROOT / "docs" / "configuration.md"

@@ -7,13 +7,13 @@ import random
 import httpx
 import pytest
 
-from shared import jobtypes
-from shared.errors import ConfigError, NotFound, RateLimited, UpstreamUnavailable
-from shared.jobtypes import JobType, NoArgs
-from shared.pools import POOLS, Pool, RetryPolicy
-from shared.ratelimit import Limit
-from shared.routing import UnroutableJob, queue_for
-from shared.settings import Settings, load_settings
+from shared.engine import jobtypes
+from shared.engine.jobtypes import JobType, NoArgs
+from shared.engine.pools import POOLS, Pool, RetryPolicy
+from shared.engine.ratelimit import Limit
+from shared.engine.routing import UnroutableJob, queue_for
+from shared.infra.errors import ConfigError, NotFound, RateLimited, UpstreamUnavailable
+from shared.infra.settings import Settings, load_settings
 
 
 @pytest.mark.parametrize(("job_type", "queue"), [

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from celery import Celery
 
-from shared import jobtypes
-from shared.errors import ConfigError
-from shared.jobtypes import JobArgs, JobType, NoArgs, Schedule, UndeclaredThrottle
+from shared.engine import jobtypes
+from shared.engine.jobtypes import JobArgs, JobType, NoArgs, Schedule, UndeclaredThrottle
+from shared.engine.pools import Pool
+from shared.engine.schedule import periodic_jobs
+from shared.infra.errors import ConfigError
+from shared.infra.settings import Settings
 from shared.library.jobs import LIBRARY_SYNC, SyncArgs
-from shared.pools import Pool
-from shared.schedule import periodic_jobs
-from shared.settings import Settings
 from workers.base import job_task
 from workers.context import JobContext
 from workers.library import tasks as library_tasks
@@ -131,7 +131,7 @@ def test_beat_schedule_is_built_from_the_declarations() -> None:
 
 def test_the_catalogue_is_complete_in_a_process_that_imported_only_the_registry() -> None:
     """The gateway never imports workers/: the registry alone must know every domain's job types."""
-    code = "from shared import jobtypes; print(' '.join(sorted(jobtypes.all_types())))"
+    code = "from shared.engine import jobtypes; print(' '.join(sorted(jobtypes.all_types())))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     names = set(out.stdout.split())
     assert {"probe", "library.sync", "library.writeback", "gaps.detect", "metadata.resolve_wanted"} <= names

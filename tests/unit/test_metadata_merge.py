@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ConfigError
+from shared.infra.errors import ConfigError
+from shared.infra.settings import Settings, load_settings
 from shared.models.metadata import RecordingMatch
-from shared.settings import Settings, load_settings
 from workers.metadata.merge import FieldState, Observation, merge_field, merge_recording, writeback_patch
 from workers.metadata.recordings import LibraryRecording
 

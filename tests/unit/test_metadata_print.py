@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import RateLimited
+from shared.infra.errors import RateLimited
+from shared.infra.settings import load_settings
 from shared.models.metadata import RecordingMatch
-from shared.settings import load_settings
 from tests.sims.providers import build_googlebooks_app, build_openlibrary_app, in_process_client
 from tests.sims.world import Work, World, generate_world
 from workers.metadata.merge import merge_recording

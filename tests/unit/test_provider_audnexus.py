@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import MalformedResponse, NotFound
+from shared.infra.errors import MalformedResponse, NotFound
 from shared.positions import canonical_position
 from tests.sims.providers import build_audnexus_app, in_process_client
 from tests.sims.providers.audnexus import error_body

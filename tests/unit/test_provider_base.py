@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.errors import (
+from shared.infra.errors import (
     AuthError,
     MalformedResponse,
     NotFound,

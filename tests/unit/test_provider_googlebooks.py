@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import AuthError, MamcError, NotFound, UpstreamUnavailable
+from shared.infra.errors import AuthError, MamcError, NotFound, UpstreamUnavailable
 from tests.sims.providers import ManualClock, build_googlebooks_app, in_process_client, serve
 from tests.sims.providers.common import SimApp
 from tests.sims.providers.googlebooks import error_body, parse_q

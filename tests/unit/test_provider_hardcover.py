@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import AuthError, ConfigError, PermanentError, UpstreamUnavailable
+from shared.infra.errors import AuthError, ConfigError, PermanentError, UpstreamUnavailable
 from tests.sims.providers import ManualClock, build_hardcover_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import Series, World, generate_world, isbn10_of
@@ -92,7 +92,7 @@ def test_book_by_id_and_by_any_identifier(world: World, client: HardcoverClient)
 
 
 def test_missing_book_is_not_found(client: HardcoverClient) -> None:
-    from shared.errors import NotFound
+    from shared.infra.errors import NotFound
 
     with pytest.raises(NotFound):
         client.book(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import MalformedResponse, NotFound, PermanentError
+from shared.infra.errors import MalformedResponse, NotFound, PermanentError
 from tests.sims.providers import build_itunes_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import World, generate_world

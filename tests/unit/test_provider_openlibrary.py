@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from tests.sims.providers import build_openlibrary_app, in_process_client
 from tests.sims.providers.common import SimApp
 from tests.sims.world import Work, World, generate_world, isbn10_of

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import ConfigError
-from shared.settings import get_settings
-from shared.stackstate import STATE_FILE, StackNotRunning, find_running_stack, remove_state, write_state
+from shared.devstack.stackstate import STATE_FILE, StackNotRunning, find_running_stack, remove_state, write_state
+from shared.infra.errors import ConfigError
+from shared.infra.settings import get_settings
 
 MAMCRAWLER = Path(sys.executable).with_name("mamcrawler")
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from shared.errors import (
+from shared.infra.errors import (
     AuthError,
     MalformedResponse,
     MamcError,

@@ -1,7 +1,7 @@
 """Synchronous Audiobookshelf (ABS) API client for the library workers, on :mod:`workers.upstream`.
 
 The layer throttles every request (the global Redis rate limiter; it may raise
-:class:`shared.errors.RateLimited`, which propagates), caps answer sizes and maps failures into the
+:class:`shared.infra.errors.RateLimited`, which propagates), caps answer sizes and maps failures into the
 project's error vocabulary. ABS refines the mapping:
 
 =====================================  =================================================
@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from shared.errors import ConfigError, MalformedResponse, MamcError, PermanentError, UpstreamUnavailable
+from shared.infra.errors import ConfigError, MalformedResponse, MamcError, PermanentError, UpstreamUnavailable
 from workers.library.abs_models import (
     AbsItem,
     AbsLibrary,

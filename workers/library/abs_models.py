@@ -1,6 +1,6 @@
 """Typed records parsed from Audiobookshelf (ABS) JSON, and the parsers that build them.
 
-Parsers raise :class:`shared.errors.MalformedResponse` the moment a field we rely on is missing or
+Parsers raise :class:`shared.infra.errors.MalformedResponse` the moment a field we rely on is missing or
 has the wrong type: ABS answering 200 with a body we cannot trust should fail the job loudly (and be
 retried), never turn into half-filled records that a sync then writes to the database.
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from shared.errors import MalformedResponse, PermanentError
+from shared.infra.errors import MalformedResponse, PermanentError
 
 
 class AuthorRef(NamedTuple):

@@ -19,7 +19,7 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from shared.db import session_scope
+from shared.infra.db import session_scope
 from shared.models.library import Library, LibraryItem, ListingRow
 from workers.library.abs_client import AbsClient
 from workers.library.upsert import derive_memberships

@@ -12,9 +12,11 @@ from typing import Any
 
 from celery import Celery
 
-from shared import ledger
-from shared.db import session_scope
-from shared.errors import AuthError
+from shared.engine import ledger
+from shared.infra.db import session_scope
+from shared.infra.errors import AuthError
+from shared.infra.secret_store import effective_secret
+from shared.infra.settings import get_settings
 from shared.library.jobs import (
     LIBRARY_SYNC,
     LIBRARY_SYNC_ITEMS,
@@ -25,8 +27,6 @@ from shared.library.jobs import (
     SyncLibraryArgs,
     WritebackArgs,
 )
-from shared.secret_store import effective_secret
-from shared.settings import get_settings
 from workers.base import job_task
 from workers.context import JobContext
 from workers.library.abs_client import AbsClient

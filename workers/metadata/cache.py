@@ -20,8 +20,8 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.db import session_scope
-from shared.ledger import utcnow
+from shared.infra.clock import utcnow
+from shared.infra.db import session_scope
 from shared.models.metadata import ProviderCacheEntry
 
 

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 import httpx
 from redis import Redis
 
-from shared.db import session_scope
-from shared.errors import RateLimited
-from shared.redis_client import get_redis
-from shared.secret_store import effective_secret
-from shared.settings import Settings, get_settings
+from shared.infra.db import session_scope
+from shared.infra.errors import RateLimited
+from shared.infra.redis_client import get_redis
+from shared.infra.secret_store import effective_secret
+from shared.infra.settings import Settings, get_settings
 from workers.context import JobContext
 from workers.metadata.cache import PgResponseCache
 from workers.metadata.providers._http import ProviderHttp

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared.ledger import utcnow
+from shared.infra.clock import utcnow
+from shared.infra.settings import Settings
 from shared.models.metadata import MetadataSeries, MetadataSeriesLink, MetadataSeriesWork
-from shared.settings import Settings
 from shared.wanted.service import WantedRow, retire, sweep_owned, upsert_wanted
 from shared.wanted.states import WantedReason
 from workers.metadata.clusters import build_clusters, load_work_refs, store_clusters, store_owned_keys

@@ -14,9 +14,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.infra.settings import Settings
 from shared.models.metadata import Follow, MetadataSeries
 from shared.positions import canonical_position
-from shared.settings import Settings
 from shared.wanted.service import WantedRow, retire, upsert_wanted
 from shared.wanted.states import FollowMode, WantedReason
 from workers.metadata.detect import load_owned

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from shared.models.metadata import MetadataSeries, ProviderSeries, ProviderSeriesEntry, author_key
 from workers.metadata.names import series_core, similarity
 from workers.metadata.providers.audible import AudibleClient

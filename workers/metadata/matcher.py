@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from workers.metadata.match import Decision, choose, identifier_confidence, isbn13
 from workers.metadata.names import natural_name, title_query
 from workers.metadata.providers.audible import AudibleClient

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from shared.infra.settings import METADATA_FIELDS, Settings
 from shared.models.metadata import FieldProvenance, RecordingMatch
 from shared.positions import canonical_position
-from shared.settings import METADATA_FIELDS, Settings
 from workers.metadata.names import author_keys, series_core
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.recordings import LibraryRecording

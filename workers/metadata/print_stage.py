@@ -3,7 +3,7 @@
 Google Books, Open Library and iTunes know no ASINs or series, so they never decide a recording's
 identity; what they add is evidence for the fields Audible, Audnexus and Hardcover left empty on a
 recording's merged metadata: the ISBN and the release date. They rank below every other source in
-the merge precedence (``shared.settings``), so they fill and never overwrite.
+the merge precedence (``shared.infra.settings``), so they fill and never overwrite.
 
 A recording with an ISBN is looked up by it (an identifier match); one without is searched by title
 and first author and scored like any candidate. Print records carry no runtime, so most of those
@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import session_scope
-from shared.errors import NotFound, PermanentError, RateLimited, TransientError, UpstreamUnavailable
+from shared.infra.db import session_scope
+from shared.infra.errors import NotFound, PermanentError, RateLimited, TransientError, UpstreamUnavailable
+from shared.infra.settings import get_settings
 from shared.metadata.jobs import MetadataMatchArgs
 from shared.models.metadata import FieldProvenance, RecordingMatch
-from shared.settings import get_settings
 from workers.context import JobContext
 from workers.metadata.clients import Clients
 from workers.metadata.match import Decision, choose, identifier_confidence, isbn13

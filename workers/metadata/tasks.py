@@ -23,9 +23,10 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import func, select, text
 
-from shared.db import session_scope
-from shared.errors import PermanentError
-from shared.ledger import utcnow
+from shared.infra.clock import utcnow
+from shared.infra.db import session_scope
+from shared.infra.errors import PermanentError
+from shared.infra.settings import get_settings
 from shared.metadata.jobs import (
     GAPS_DETECT,
     GAPS_DETECT_SERIES,
@@ -46,7 +47,6 @@ from shared.metadata.jobs import (
 )
 from shared.models.jobs import Job
 from shared.models.metadata import Follow, MetadataSeries, ProviderSeries, RecordingMatch, Wanted
-from shared.settings import get_settings
 from shared.wanted.jobs import METADATA_RESOLVE_WANTED, WantedResolveArgs
 from workers.base import job_task
 from workers.context import JobContext

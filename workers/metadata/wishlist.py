@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from shared.models.metadata import Wanted
 from shared.positions import canonical_position
 from shared.wanted.service import Resolved, mark_unresolved, resolve_wish

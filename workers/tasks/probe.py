@@ -15,9 +15,9 @@ from celery import Celery
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.db import autocommit
-from shared.errors import TransientError
-from shared.jobtypes import PROBE, ProbeArgs
+from shared.engine.jobtypes import PROBE, ProbeArgs
+from shared.infra.db import autocommit
+from shared.infra.errors import TransientError
 from shared.models.probe import ProbeRun
 from workers.base import job_task
 from workers.context import JobContext

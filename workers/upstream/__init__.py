@@ -2,7 +2,7 @@
 and qBittorrent) goes through :class:`UpstreamClient`.
 
 The layer owns what every client used to do its own way: the rate-limit hook, timeouts, the
-response-size cap, the mapping of HTTP outcomes to :mod:`shared.errors`, and secret redaction. A
+response-size cap, the mapping of HTTP outcomes to :mod:`shared.infra.errors`, and secret redaction. A
 client is a thin subclass holding its endpoints and parsers, refining the mapping where its service
 deviates (see :meth:`UpstreamClient.classify`).
 """

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import orjson
 
-from shared.errors import ConfigError, MalformedResponse, MamcError, UpstreamUnavailable
+from shared.infra.errors import ConfigError, MalformedResponse, MamcError, UpstreamUnavailable
 from workers.upstream.errors import ResponseTooLarge, classify_status, parse_retry_after
 from workers.upstream.options import UpstreamOptions
 from workers.upstream.redaction import Redactor, install_log_filter

@@ -1,4 +1,4 @@
-"""The one mapping from HTTP outcomes to :mod:`shared.errors`, which every client refines.
+"""The one mapping from HTTP outcomes to :mod:`shared.infra.errors`, which every client refines.
 
 =========================================  ==========================================================
 429, 503, other 5xx, 408                   :class:`UpstreamUnavailable` (``Retry-After`` kept)
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 
-from shared.errors import AuthError, MamcError, NotFound, PermanentError, UpstreamUnavailable
+from shared.infra.errors import AuthError, MamcError, NotFound, PermanentError, UpstreamUnavailable
 
 
 class UpstreamAuthError(AuthError):

@@ -14,7 +14,7 @@ from typing import Protocol
 import httpx
 
 #: Called before every request that leaves the process (each redirect hop too); the project's global
-#: Redis limiter plugs in here and may raise :class:`shared.errors.RateLimited`, which propagates.
+#: Redis limiter plugs in here and may raise :class:`shared.infra.errors.RateLimited`, which propagates.
 Throttle = Callable[[], None]
 
 

@@ -119,7 +119,7 @@ class ManualClock:
 
 
 class Gcra:
-    """``limit`` requests per ``period`` seconds, ``burst`` back to back (like shared.ratelimit)."""
+    """``limit`` requests per ``period`` seconds, ``burst`` back to back (like shared.engine.ratelimit)."""
 
     def __init__(self, limit: int, period: float, burst: int) -> None:
         self.interval = period / limit

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from workers.upstream import Reply, UpstreamClient, UpstreamOptions
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from shared.errors import MalformedResponse
+from shared.infra.errors import MalformedResponse
 
 _LANGUAGES = {
     "en": "en",

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from shared.errors import MalformedResponse
+from shared.infra.errors import MalformedResponse
 from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shared.errors import MalformedResponse, MamcError
+from shared.infra.errors import MalformedResponse, MamcError
 from shared.positions import canonical_position
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (

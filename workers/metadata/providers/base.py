@@ -3,7 +3,7 @@
 Six providers describe the same books six different ways (Audible sequences like "Book 1", Hardcover
 float positions, Open Library "Name #3" strings...). Matching and gap detection must not care which
 provider said what, so each client translates its provider's shape into these records once, at the
-edge, exactly like :mod:`shared.errors` does for failures.
+edge, exactly like :mod:`shared.infra.errors` does for failures.
 
 Positions stay strings ("1", "2.5", "1-3") because an omnibus range is not a number; deciding what a
 position *means* for a gap is the gap detector's job, not the client's.
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from shared.errors import NotFound
+from shared.infra.errors import NotFound
 from workers.upstream.options import ResponseCache, Throttle
 
 __all__ = ["MemoryCache", "ProviderBook", "RegionUnavailable", "ResponseCache", "SeriesEntry", "SeriesListing",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import MamcError, NotFound, UpstreamUnavailable
+from shared.infra.errors import MamcError, NotFound, UpstreamUnavailable
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     isbn13_first,

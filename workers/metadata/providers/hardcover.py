@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from shared.errors import (
+from shared.infra.errors import (
     ConfigError,
     MalformedResponse,
     MamcError,

@@ -11,7 +11,7 @@ import html
 import re
 from typing import Any
 
-from shared.errors import MalformedResponse, NotFound
+from shared.infra.errors import MalformedResponse, NotFound
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     iso_date,

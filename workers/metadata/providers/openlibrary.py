@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from shared.errors import MalformedResponse
+from shared.infra.errors import MalformedResponse
 from workers.metadata.providers._http import ProviderHttp
 from workers.metadata.providers._normalize import (
     isbn13_first,

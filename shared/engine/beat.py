@@ -16,11 +16,11 @@ from typing import Any
 
 from redbeat import RedBeatScheduler
 
-from shared import jobtypes, ledger
-from shared.db import session_scope
-from shared.redis_client import get_redis
-from shared.settings import get_settings
-from shared.sweeper import sweep
+from shared.engine import jobtypes, ledger
+from shared.engine.sweeper import sweep
+from shared.infra.db import session_scope
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
 
 log = logging.getLogger(__name__)
 

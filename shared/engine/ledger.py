@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack, cast
 
 from psycopg.types.json import Jsonb
@@ -23,14 +23,11 @@ from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
-from shared import jobtypes
-from shared.dispatch import Dispatch, after_commit
+from shared.engine import jobtypes
+from shared.engine.dispatch import Dispatch, after_commit
+from shared.engine.routing import queue_for
+from shared.infra.clock import utcnow
 from shared.models.jobs import TERMINAL_STATES, Job, JobAttempt, JobProgress
-from shared.routing import queue_for
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def db_now(session: Session) -> datetime:

@@ -1,7 +1,7 @@
-"""Beat's schedule, built from the declarations that carry a :class:`~shared.jobtypes.Schedule`.
+"""Beat's schedule, built from the declarations that carry a :class:`~shared.engine.jobtypes.Schedule`.
 
 Each entry names a job type; beat does not publish Celery messages itself but records a ledger
-job (see shared/beat.py), so periodic work is visible, deduplicated per tick and expires before
+job (see shared/engine/beat.py), so periodic work is visible, deduplicated per tick and expires before
 its next run instead of piling up behind a stalled pool. Cadences come from settings; an entry
 whose period is 0 or less is off.
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from shared import jobtypes
-from shared.settings import Settings
+from shared.engine import jobtypes
+from shared.infra.settings import Settings
 
 
 @dataclass(frozen=True)

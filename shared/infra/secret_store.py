@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.crypto import decrypt, encrypt
+from shared.infra.crypto import decrypt, encrypt
 from shared.models.jobs import StoredSecret
 
 KNOWN = ("abs_token", "hardcover_token", "googlebooks_key")
@@ -35,7 +35,7 @@ def stored_secret(session: Session, name: str) -> str | None:
 
 def effective_secret(session: Session, name: str) -> tuple[str | None, str]:
     """(value, source): the stored value if any, else the MAMC_<NAME> environment value."""
-    from shared.settings import get_settings
+    from shared.infra.settings import get_settings
 
     stored = stored_secret(session, name)
     if stored:

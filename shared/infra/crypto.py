@@ -2,7 +2,7 @@
 
 The key is ``MAMC_SECRET_KEY`` (a Fernet key, or any long passphrase, which is stretched with
 SHA-256). In dev, when it is unset, a key is generated once into ``MAMC_DATA_DIR/secret.key``
-(mode 0600); prod refuses to start without it (shared/settings.py).
+(mode 0600); prod refuses to start without it (shared/infra/settings.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from shared.errors import ConfigError
-from shared.settings import Settings, get_settings
+from shared.infra.errors import ConfigError
+from shared.infra.settings import Settings, get_settings
 
 
 def _as_fernet_key(text: str) -> bytes:

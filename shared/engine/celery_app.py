@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from celery import Celery
 
-from shared.pools import QUEUES
-from shared.settings import Settings, get_settings
+from shared.engine.pools import QUEUES
+from shared.infra.settings import Settings, get_settings
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     if not settings.redis_url:
-        from shared.errors import ConfigError
+        from shared.infra.errors import ConfigError
 
         raise ConfigError("MAMC_REDIS_URL is not set (or run everything with `mamcrawler up`)")
     app = Celery("mamcrawler", broker=settings.redis_url, set_as_current=False)
@@ -55,7 +55,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         broker_pool_limit=20,
         event_queue_expires=60,
         event_queue_ttl=10,
-        beat_scheduler="shared.beat:LedgerScheduler",
+        beat_scheduler="shared.engine.beat:LedgerScheduler",
         beat_max_loop_interval=settings.beat_max_loop_interval,
         redbeat_redis_url=settings.redis_url,
         redbeat_key_prefix="mamc:redbeat:",

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import RateLimited
+from shared.infra.errors import RateLimited
 
 if TYPE_CHECKING:
     from redis import Redis

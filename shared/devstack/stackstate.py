@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shared.errors import ConfigError
+from shared.infra.errors import ConfigError
 
 __all__ = ["STATE_FILE", "StackNotRunning", "StackState", "find_running_stack", "remove_state", "write_state"]
 

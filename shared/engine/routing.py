@@ -1,4 +1,4 @@
-"""Job type → queue, derived from the declarations (shared/jobtypes.py and ``shared/<domain>/jobs.py``).
+"""Job type → queue, derived from the declarations (shared/engine/jobtypes.py and ``shared/<domain>/jobs.py``).
 
 Each declaration names its pool, so a new job lands on the right pool by being declared, and a job
 type nobody declared is refused before it reaches the ledger. A declaration without a pool (the
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared import jobtypes
-from shared.pools import Pool
+from shared.engine import jobtypes
+from shared.engine.pools import Pool
 
 
 class UnroutableJob(ValueError):

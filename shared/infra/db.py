@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from shared.errors import ConfigError
+from shared.infra.errors import ConfigError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,7 +47,7 @@ def set_role(role: str) -> None:
 
 
 def database_url() -> str:
-    from shared.settings import get_settings
+    from shared.infra.settings import get_settings
 
     url = get_settings().database_url
     if not url:

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from shared import ledger
-from shared.dispatch import WITNESS_KEY, task_id
+from shared.engine import ledger
+from shared.engine.dispatch import WITNESS_KEY, task_id
+from shared.infra.settings import Settings
 from shared.models.jobs import Job, JobAttempt
-from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 BATCH = 500

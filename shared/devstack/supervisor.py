@@ -4,7 +4,7 @@ Runs the API, one worker per pool, beat and Flower as child processes; restarts 
 (with backoff, so a crash loop does not spin); on Ctrl-C/SIGTERM stops them all (workers get
 their soft-shutdown window) and then the embedded servers. Without MAMC_DATABASE_URL and
 MAMC_REDIS_URL it runs its own PostgreSQL and Redis under MAMC_DATA_DIR, and says where they
-listen in MAMC_DATA_DIR/stack.json (shared/stackstate.py) for the CLI in other shells.
+listen in MAMC_DATA_DIR/stack.json (shared/devstack/stackstate.py) for the CLI in other shells.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.pools import QUEUES
-from shared.settings import Settings, get_settings
-from shared.stackstate import remove_state, write_state
+from shared.devstack.stackstate import remove_state, write_state
+from shared.engine.pools import QUEUES
+from shared.infra.settings import Settings, get_settings
 
 log = logging.getLogger("mamcrawler.up")
 STOP_TIMEOUT = 30.0
@@ -38,7 +38,8 @@ class Child:
 
 
 def _embedded(settings: Settings, env: dict[str, str]) -> list[Any]:
-    from shared.embedded import EmbeddedPostgres, EmbeddedRedis
+    from shared.devstack.postgres_server import EmbeddedPostgres
+    from shared.devstack.redis_server import EmbeddedRedis
 
     servers: list[Any] = []
     base = settings.data_dir.resolve()
@@ -61,7 +62,7 @@ def _embedded(settings: Settings, env: dict[str, str]) -> list[Any]:
 
 def _first_run_secrets(settings: Settings, env: dict[str, str]) -> None:
     """Dev conveniences: a generated secret key and Flower password, kept in the data dir (0600)."""
-    from shared.crypto import ensure_key_file
+    from shared.infra.crypto import ensure_key_file
 
     if settings.secret_key is None:
         env["MAMC_SECRET_KEY"] = ensure_key_file(settings.data_dir)
@@ -78,9 +79,9 @@ def _first_run_secrets(settings: Settings, env: dict[str, str]) -> None:
 def _prepare_database(env: dict[str, str]) -> None:
     os.environ.update(env)
     get_settings.cache_clear()
-    from shared.apikeys import create_api_key
-    from shared.db import session_scope
-    from shared.migrate import upgrade
+    from shared.infra.apikeys import create_api_key
+    from shared.infra.db import session_scope
+    from shared.infra.migrate import upgrade
     from shared.models.jobs import ApiKey
 
     upgrade(env["MAMC_DATABASE_URL"])

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.errors import ConfigError
-from shared.ratelimit import Limit
+from shared.engine.ratelimit import Limit
+from shared.infra.errors import ConfigError
 
 DEFAULT_RATE_LIMITS = {
     "mam": "1/3",
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     attempt_cap: int = 10
     job_retention_days: float = 7.0
 
-    # Pool sizing (per worker process) and retry policies; overrides of shared.pools defaults.
+    # Pool sizing (per worker process) and retry policies; overrides of shared.engine.pools defaults.
     concurrency: dict[str, int] = Field(default_factory=dict)
     retry_policies: dict[str, str] = Field(default_factory=dict)  # pool -> "BASE/CAP/MAX_RETRIES"
 
@@ -161,7 +161,7 @@ class Settings(BaseSettings):
                 "MAMC_VISIBILITY_TIMEOUT must exceed MAMC_MAX_COUNTDOWN by more than a minute "
                 "(a delayed message older than the visibility timeout is delivered twice)"
             )
-        from shared.pools import QUEUES
+        from shared.engine.pools import QUEUES
 
         if self.schedule_probe_pool not in QUEUES:
             raise ValueError(f"MAMC_SCHEDULE_PROBE_POOL must be one of {', '.join(QUEUES)}")

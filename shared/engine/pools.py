@@ -18,7 +18,7 @@ import psycopg
 import redis.exceptions
 import sqlalchemy.exc
 
-from shared.errors import PermanentError, TransientError
+from shared.infra.errors import PermanentError, TransientError
 
 
 class Pool(StrEnum):
@@ -126,7 +126,7 @@ POOLS: dict[Pool, PoolConfig] = {
 
 def pool_config(pool: str | Pool) -> PoolConfig:
     """The pool's table entry with the operator's overrides (MAMC_CONCURRENCY, MAMC_RETRY_POLICIES)."""
-    from shared.settings import get_settings
+    from shared.infra.settings import get_settings
 
     cfg = POOLS[Pool(pool)]
     settings = get_settings()

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shared.pools import pool_config
-from shared.redis_client import get_redis
-from shared.wire import celery_message, queue_key
+from shared.engine.pools import pool_config
+from shared.engine.wire import celery_message, queue_key
+from shared.infra.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def task_id(job_id: uuid.UUID | str, gen: int, seq: int) -> str:
 
 
 def message(dispatch: Dispatch) -> bytes:
-    """The wire form of ``dispatch`` (see shared/wire.py for why it is built by hand)."""
+    """The wire form of ``dispatch`` (see shared/engine/wire.py for why it is built by hand)."""
     cfg = pool_config(dispatch.queue)
     return celery_message(task=dispatch.job_type, task_id=dispatch.task_id, queue=dispatch.queue,
                           kwargs=dispatch.kwargs, time_limit=cfg.time_limit, soft_time_limit=cfg.soft_time_limit,

@@ -4,8 +4,8 @@ A declaration (:class:`JobType`) holds everything about a job except its body: i
 in the ledger, so never renamed), its argument model, the pool it runs on, the outside services
 it throttles on, whether the API may create it, singleton/finalize, and its periodic schedule.
 Each domain declares its job types next to each other in ``shared/<domain>/jobs.py``; the body
-lives in ``workers/<domain>/tasks.py``. Routing (shared/routing.py), beat's schedule
-(shared/schedule.py), the throttle check in ``JobContext.throttle`` and the start-up registry
+lives in ``workers/<domain>/tasks.py``. Routing (shared/engine/routing.py), beat's schedule
+(shared/engine/schedule.py), the throttle check in ``JobContext.throttle`` and the start-up registry
 check (workers/registry.py) are all derived from these declarations, so nothing about a job is
 written in a third place.
 
@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import PermanentError
-from shared.pools import Pool
+from shared.engine.pools import Pool
+from shared.infra.errors import PermanentError
 
 if TYPE_CHECKING:
-    from shared.settings import Settings
+    from shared.infra.settings import Settings
 
 
 class JobArgs(BaseModel):
@@ -51,9 +51,9 @@ class UndeclaredThrottle(PermanentError):
 
 @dataclass(frozen=True)
 class Schedule:
-    """A periodic run of a job type, recorded in the ledger by beat (shared/beat.py).
+    """A periodic run of a job type, recorded in the ledger by beat (shared/engine/beat.py).
 
-    ``every`` names the :class:`~shared.settings.Settings` field holding the period in seconds (0
+    ``every`` names the :class:`~shared.infra.settings.Settings` field holding the period in seconds (0
     or less turns the entry off); ``entry`` is the RedBeat entry's name, kept stable because RedBeat
     stores its last run under it. ``args`` are the fixed arguments of each run, and ``from_settings``
     maps further arguments to the Settings fields that supply them (the probe's pool).

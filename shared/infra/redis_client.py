@@ -7,7 +7,7 @@ import os
 
 import redis
 
-from shared.errors import ConfigError
+from shared.infra.errors import ConfigError
 
 _client: redis.Redis[bytes] | None = None
 _pid = 0
@@ -16,7 +16,7 @@ _pid = 0
 def get_redis() -> redis.Redis[bytes]:
     global _client, _pid
     if _client is None or _pid != os.getpid():
-        from shared.settings import get_settings
+        from shared.infra.settings import get_settings
 
         url = get_settings().redis_url
         if not url:
