@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 from shared.crawl.torrent import AccountSnapshot
 from shared.errors import ConfigError, MamcError
@@ -170,7 +171,7 @@ class MamClient(UpstreamClient):
             raise MamDownloadError(f"{what}: bencoded, but no info dictionary")
         announce = decoded.get(b"announce")
         if isinstance(announce, bytes):  # the personal passkey: masked from anything we write from now on
-            self.redact.add(announce.decode("utf-8", "replace"))
+            self.redact.add(*announce_secrets(announce.decode("utf-8", "replace")))
         return reply.content
 
     def bonus_buy(
@@ -217,6 +218,14 @@ def spend_params(spendtype: str, *, torrent_id: int | None, amount: float | None
             raise ValueError("upload needs a positive amount (GB)")
         return {"spendtype": spendtype, "amount": f"{amount:g}"}
     return {"spendtype": spendtype, "duration": duration}
+
+
+def announce_secrets(announce: str) -> list[str]:
+    """The announce URL and the token in it (MAM: ``.../tracker.php/<passkey>/announce``): every
+    path segment or query value long enough to be a key rather than a word."""
+    parts = urlsplit(announce)
+    pieces = [*parts.path.split("/"), *(v for _, v in parse_qsl(parts.query))]
+    return [announce, *(p for p in pieces if len(p) >= 12 and "." not in p)]
 
 
 def renewed_cookie(set_cookies: list[str]) -> str | None:
