@@ -85,9 +85,8 @@ class MamSim:
             response = _json({"error": str(exc)})
         if renewed is not None:
             expires = (datetime.now(UTC) + timedelta(days=90)).strftime("%a, %d-%b-%Y %H:%M:%S GMT")
-            response.headers.append(
-                "set-cookie", f"mam_id={renewed}; expires={expires}; path=/; domain=.myanonamouse.net; HttpOnly"
-            )
+            domain = f"; domain={self.state.cookie_domain}" if self.state.cookie_domain else ""
+            response.headers.append("set-cookie", f"mam_id={renewed}; expires={expires}; path=/{domain}; HttpOnly")
         return response
 
     # -- endpoints --------------------------------------------------------------------------------

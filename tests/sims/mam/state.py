@@ -65,6 +65,9 @@ class MamSimState:
     dl_secret: str = field(default_factory=lambda: secrets.token_hex(8))
     payload_bytes: int = 40 * 1024
     root_numbers_as_strings: bool = False
+    #: None: a host-only cookie, which a client's cookie jar accepts from any test host (MAM itself
+    #: sends ``.myanonamouse.net``).
+    cookie_domain: str | None = None
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
