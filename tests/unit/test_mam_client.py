@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import MalformedResponse, MamcError, UpstreamUnavailable
+from shared.infra.errors import MalformedResponse, MamcError, UpstreamUnavailable
 from tests.sims.mam import (
     BASE_URL,
     MamSimState,

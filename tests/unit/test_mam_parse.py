@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from shared.errors import MalformedResponse
+from shared.infra.errors import MalformedResponse
 from shared.positions import SeriesPosition
 from workers.crawl.mam_account import parse_account
 from workers.crawl.mam_parse import (

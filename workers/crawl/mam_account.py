@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.crawl.torrent import AccountSnapshot
-from shared.errors import MalformedResponse
+from shared.infra.errors import MalformedResponse
 from workers.crawl.mam_parse import parse_added, parse_float, parse_int, parse_size, parse_text
 
 #: Keys never kept in ``raw``: session and tracker credentials, and personal network data.

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.crawl.torrent import AccountSnapshot
-from shared.errors import ConfigError, MamcError
+from shared.infra.errors import ConfigError, MamcError
 from workers.crawl.bencode import BencodeError, bdecode
 from workers.crawl.mam_account import parse_account, strip_secrets
 from workers.crawl.mam_errors import (

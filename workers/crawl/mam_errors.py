@@ -6,7 +6,7 @@ new cookie is entered; the refusals are permanent because the same call would be
 
 from __future__ import annotations
 
-from shared.errors import PermanentError
+from shared.infra.errors import PermanentError
 from workers.crawl.mam_rows import MamApiError
 from workers.upstream.errors import UpstreamAuthError
 

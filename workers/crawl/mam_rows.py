@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.crawl.torrent import MamTorrent
-from shared.errors import MalformedResponse, PermanentError
+from shared.infra.errors import MalformedResponse, PermanentError
 from workers.crawl.mam_parse import (
     Notes,
     bitrate_from_text,
