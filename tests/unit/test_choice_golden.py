@@ -36,7 +36,8 @@ def test_the_golden_set_is_big_enough_and_names_are_unique() -> None:
 def test_golden(situation: dict[str, Any]) -> None:
     wanted = target(**{**_DATA["targets"][situation["target"]], **situation.get("target_overrides", {})})
     rows = [row_from_yaml(r, wanted) for r in situation["rows"]]
-    decision = choose(wanted, rows, _account(situation.get("account", "user")), QualityProfile())
+    decision = choose(wanted, rows, _account(situation.get("account", "user")),
+                      QualityProfile.model_validate(situation.get("profile", {})))
     report = "\n".join(c.__class__.__name__ + " " + repr(c.as_dict()) for c in decision.candidates)
 
     chosen = decision.chosen

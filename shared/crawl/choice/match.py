@@ -77,6 +77,7 @@ class MatchConfidence:
     plausibility_verdict: Plausibility
     implied_kbps: float | None
     duration_seconds: float | None
+    collection_contains: bool = False  # a collection that holds the wanted book (title or volumes say so)
 
     def parts(self) -> dict[str, object]:
         def r(v: float | None) -> float | None:
@@ -85,7 +86,8 @@ class MatchConfidence:
         return {"confidence": r(self.confidence), "title": r(self.title), "title_verdict": str(self.title_verdict),
                 "authors": r(self.authors), "series": r(self.series), "series_verdict": str(self.series_verdict),
                 "narrator": r(self.narrator), "plausibility": r(self.plausibility),
-                "plausibility_verdict": str(self.plausibility_verdict), "implied_kbps": r(self.implied_kbps)}
+                "plausibility_verdict": str(self.plausibility_verdict), "implied_kbps": r(self.implied_kbps),
+                "collection_contains": self.collection_contains}
 
 
 def _words_alike(wanted: list[str], offered: list[str]) -> float | None:
@@ -105,10 +107,11 @@ def _contains(inner: list[str], outer: list[str]) -> bool:
     return all(word in it for word in inner)
 
 
-def compare_titles(wanted: str, offered: str, series_names: tuple[str, ...] = ()) -> tuple[TitleVerdict, float]:
-    """How the offered title relates to the wanted one, and a 0..1 likeness."""
-    w_full, w_short = title_forms(wanted, series_names)
-    o_full, o_short = title_forms(offered, series_names)
+def compare_titles(wanted: str, offered: str, prefixes: tuple[str, ...] = ()) -> tuple[TitleVerdict, float]:
+    """How the offered title relates to the wanted one, and a 0..1 likeness. ``prefixes`` are names
+    (series, authors) that may stand in front of either title and are not part of it."""
+    w_full, w_short = title_forms(wanted, prefixes)
+    o_full, o_short = title_forms(offered, prefixes)
     if w_full & o_full:
         return TitleVerdict.EXACT, 1.0
     if w_full & o_short or w_short & o_full:
@@ -201,8 +204,11 @@ def _plausibility(target: Target, torrent: MamTorrent, edition: EditionTraits,
 
 def match_torrent(target: Target, torrent: MamTorrent, edition: EditionTraits,
                   profile: QualityProfile) -> MatchConfidence:
-    series_names = tuple(n for n in (target.series_name, *(s.name for s in torrent.series)) if n)
-    verdict, title = compare_titles(target.title, torrent.title, series_names)
+    # Uploaders put the series or the author in front of the title ("Discworld 01 - ...", "Terry
+    # Pratchett - ..."): both are prefixes to strip, never words of the title.
+    prefixes = tuple(n for n in (target.series_name, *(s.name for s in torrent.series), *target.authors,
+                                 *torrent.authors) if n)
+    verdict, title = compare_titles(target.title, torrent.title, prefixes)
     authors = names_agree(target.authors, torrent.authors) if target.authors else None
     if authors is not None and authors < 0.85:
         authors = 0.0  # not a typo of the same person: another author
@@ -212,14 +218,20 @@ def match_torrent(target: Target, torrent: MamTorrent, edition: EditionTraits,
     if narrator is not None:
         narrator = 1.0 if narrator >= 0.85 else 0.0
     p_verdict, plausibility, kbps = _plausibility(target, torrent, edition, profile)
+    # A collection holding the wanted book has another title by nature ("Leviathan Wakes / Caliban's
+    # War / ..."): its words, or its series volumes, containing the wanted book is the match.
+    contains = edition.collection and not target.is_collection and (
+        s_verdict == SeriesVerdict.OMNIBUS or verdict == TitleVerdict.LONGER)
+    if contains:
+        title = max(title, 0.75)
     parts = {"title": title, "authors": authors, "series": series, "plausibility": plausibility,
              "narrator": narrator}
     value = sum(WEIGHTS[k] * (NEUTRAL if v is None else v) for k, v in parts.items())
-    if verdict in (TitleVerdict.LONGER, TitleVerdict.DIFFERENT) or authors == 0.0:
+    if (verdict in (TitleVerdict.LONGER, TitleVerdict.DIFFERENT) and not contains) or authors == 0.0:
         value = min(value, DISAGREEMENT_CAP)
     return MatchConfidence(
         confidence=round(value, 4), title=title, title_verdict=verdict, authors=authors, series=series,
         series_verdict=s_verdict, series_evidence=s_evidence, narrator=narrator, plausibility=plausibility,
         plausibility_verdict=p_verdict, implied_kbps=None if kbps is None or math.isnan(kbps) else kbps,
-        duration_seconds=torrent.duration_seconds,
+        duration_seconds=torrent.duration_seconds, collection_contains=contains,
     )

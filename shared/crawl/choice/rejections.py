@@ -71,10 +71,17 @@ class Rejection:
 _GOOD_TITLE = (TitleVerdict.EXACT, TitleVerdict.SUBTITLE, TitleVerdict.FUZZY)
 
 
-def _wrong_book(target: Target, torrent: MamTorrent, edition: EditionTraits,
-                match: MatchConfidence) -> list[Rejection]:
+def _collections_allowed(target: Target, profile: QualityProfile) -> bool:
+    return target.is_collection or profile.allow_collections
+
+
+def _wrong_book(target: Target, torrent: MamTorrent, edition: EditionTraits, match: MatchConfidence,
+                profile: QualityProfile) -> list[Rejection]:
     out: list[Rejection] = []
-    collection_explains = edition.collection and not target.is_collection
+    # A collection rejected as such needs no second "wrong title"; one that holds the wanted book
+    # (allowed by the profile) is not a wrong title either.
+    collection_explains = edition.collection and not target.is_collection and (
+        not _collections_allowed(target, profile) or match.collection_contains)
     if match.authors == 0.0:
         out.append(Rejection(RejectionCode.WRONG_BOOK_AUTHOR,
                              f"by {', '.join(torrent.authors)}, not {', '.join(target.authors)}"))
@@ -133,8 +140,8 @@ def _edition(target: Target, torrent: MamTorrent, edition: EditionTraits, profil
     if edition.dramatised and not (profile.allow_dramatisation or target.allow_dramatisation):
         out.append(Rejection(RejectionCode.DRAMATISATION,
                              f"a dramatisation ({edition.dramatisation_evidence}), not allowed for this book"))
-    if (edition.collection or match.series_verdict == SeriesVerdict.OMNIBUS) and not (
-            target.is_collection or profile.allow_collections):
+    if (edition.collection or match.series_verdict == SeriesVerdict.OMNIBUS) and not _collections_allowed(
+            target, profile):
         evidence = edition.collection_evidence or match.series_evidence
         out.append(Rejection(RejectionCode.COLLECTION, f"a collection ({evidence}); the wanted entry is one book"))
     if edition.bitrate_kbps is not None and edition.bitrate_kbps < profile.min_bitrate_kbps:
@@ -155,7 +162,7 @@ def _edition(target: Target, torrent: MamTorrent, edition: EditionTraits, profil
 def hard_rejections(target: Target, torrent: MamTorrent, edition: EditionTraits, match: MatchConfidence,
                     account: AccountSnapshot | None, profile: QualityProfile) -> tuple[Rejection, ...]:
     out = _edition(target, torrent, edition, profile, match)
-    out += _wrong_book(target, torrent, edition, match)
+    out += _wrong_book(target, torrent, edition, match, profile)
     if not out and match.confidence < profile.min_match_confidence:
         out.append(Rejection(RejectionCode.LOW_MATCH,
                              f"match confidence {match.confidence:.2f} is below {profile.min_match_confidence:.2f}"))

@@ -39,7 +39,7 @@ _BRACKETS = re.compile(r"\s*[(\[{][^()\[\]{}]*[)\]}]")
 #: A trailing "Book 3" / ", Vol. 2" / "#4" label: the title's series position, not its words.
 _TRAILING_LABEL = re.compile(r"[\s,:\-]*(?:book|bk|volume|vol|part|no|#)\.?\s*\d+(?:\.\d+)?\s*$", re.IGNORECASE)
 #: Words uploaders append to titles that never belong to the book's own title.
-_NOISE = frozenset({"unabridged", "audiobook", "audio", "book", "m4b", "mp3", "retail"})
+_NOISE = frozenset({"unabridged", "audiobook", "m4b", "mp3", "retail"})
 #: Generic words dropped from the end of series names ("The Expanse Series" == "The Expanse").
 _GENERIC = frozenset({"series", "saga", "chronicles", "chronicle", "cycle", "sequence", "trilogy", "books",
                       "novels", "universe"})
@@ -76,13 +76,14 @@ def strip_series_prefix(title: str, series_name: str) -> str | None:
     return rest or None
 
 
-def title_forms(title: str, series_names: Iterable[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
+def title_forms(title: str, prefixes: Iterable[str] = ()) -> tuple[frozenset[str], frozenset[str]]:
     """``(full, short)`` keys of a title.
 
     ``full``: the title as written, without bracketed groups, without a trailing "Book N", without a
-    series prefix or suffix (from :func:`shared.normalize.split_series_title_hint` or a known series
-    name). ``short``: the first segment before a ":" or " - " separator ("Dune: Book One of the Dune
-    Chronicles" → "dune"); callers weigh a short-form match below a full one.
+    series prefix or suffix (from :func:`shared.normalize.split_series_title_hint`), without a known
+    prefix (a series or author name: "Discworld - ...", "Terry Pratchett - ..."). ``short``: the
+    first segment before a ":" or " - " separator ("Dune: Book One of the Dune Chronicles" → "dune");
+    callers weigh a short-form match below a full one.
     """
     raw = title.strip()
     variants = {raw, _BRACKETS.sub("", raw).strip()}
@@ -92,7 +93,7 @@ def title_forms(title: str, series_names: Iterable[str] = ()) -> tuple[frozenset
         hint = split_series_title_hint(text)
         if hint is not None:
             variants.add(hint[2])
-        for name in series_names:
+        for name in prefixes:
             stripped = strip_series_prefix(text, name)
             if stripped is not None:
                 variants.add(stripped)
