@@ -19,9 +19,11 @@ from shared.engine import ledger
 from shared.infra.db import engine, session_scope
 from shared.models.jobs import Job
 from shared.models.probe import ProbeRun
-from tests.integration.stack import Stack, attempts, wait_for, wait_state
+from tests.integration.stack import Stack, attempts, job, wait_for, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos]
+
+BEAT_LOCK = "mamc:redbeat::lock"
 
 
 def enqueue(pool: str, seconds: float = 0.0, n: int = 1) -> list[uuid.UUID]:
@@ -33,6 +35,17 @@ def enqueue(pool: str, seconds: float = 0.0, n: int = 1) -> list[uuid.UUID]:
 def effects(job_id: uuid.UUID) -> list[ProbeRun]:
     with session_scope() as s:
         return list(s.scalars(select(ProbeRun).where(ProbeRun.job_id == job_id)))
+
+
+def beat_holds_lock(redis_server: EmbeddedRedis) -> None:
+    """Wait until a beat holds RedBeat's lock, so it runs (and sweeps) before a test breaks Redis.
+
+    Why: ``stack.beat()`` does not wait, and a beat that only starts after Redis came back never
+    sees its lock vanish. Whether the Redis-restart test caught the beat dying with its lock
+    depended on how fast the beat process started, which varied with machine and test order.
+    """
+    with redis_server.client() as client:
+        wait_for(lambda: client.exists(BEAT_LOCK), 60, 0.1, what="a beat to hold its lock")
 
 
 def running_attempt_pid(job_id: uuid.UUID) -> int:
@@ -76,6 +89,7 @@ def test_redis_restart_mid_run_loses_no_job(stack: Stack, redis_server: Embedded
     stack.worker("metadata", concurrency=2)
     stack.worker("metadata", concurrency=2)
     stack.beat()
+    beat_holds_lock(redis_server)  # the beat must live through the restart, not start after it
     ids = enqueue("metadata", seconds=0.3, n=40)
     wait_for(lambda: _count_done(ids) >= 5, 60, what="some jobs done before the restart")
     if how == "clean":
@@ -172,6 +186,37 @@ def test_second_beat_does_not_double_ticks(stack: Stack) -> None:
     assert min(gaps) > 0.5, f"two ticks {min(gaps):.3f}s apart: a tick was doubled"
 
 
-def _ticks() -> int:
+def test_beat_lives_through_redis_coming_back_empty(stack: Stack, redis_server: EmbeddedRedis) -> None:
+    """A Redis that comes back empty takes the beat lock and RedBeat's schedule with it: the beats
+    live on (one takes the lock again, the other stands by), ticks go on, and the sweeper publishes
+    again the job whose message was lost. Before, the lock holder's next tick raised
+    LockNotOwnedError and the beat, with the sweeper in it, exited."""
+    stack.env["MAMC_SCHEDULE_PROBE_SECONDS"] = "1"
+    stack.env["MAMC_SCHEDULE_PROBE_POOL"] = "crawl"
+    first = stack.beat()
+    beat_holds_lock(redis_server)
+    second = stack.beat()
+    wait_for(lambda: "beat: Starting" in second.tail(400), 60, 0.2, what="a standby beat waiting for the lock")
+    wait_for(lambda: _ticks() >= 3, 60, 0.5, what="ticks before the wipe")
+    [lost] = enqueue("download")  # no download worker: its message waits in Redis, and is lost with it
+    redis_server.kill()
+    redis_server.start()
+    with redis_server.client() as client:
+        client.flushall()
+    before = _ticks()
+    wait_for(lambda: job(lost).dispatch_seq >= 2, 60, 0.5, what="the lost job published again")
+    wait_for(lambda: _ticks() >= before + 3, 60, 0.5, what="ticks after the wipe")
+    with redis_server.client() as client:
+        assert client.exists(BEAT_LOCK) and client.llen("download") >= 1
+    assert first.alive() and second.alive(), stack.logs()
     with session_scope() as s:
-        return int(s.scalar(select(func.count()).select_from(Job).where(Job.type == "probe")) or 0)
+        created = sorted(s.scalars(select(Job.created_at).where(Job.schedule_key.is_not(None))))
+    gaps = [(b - a).total_seconds() for a, b in zip(created, created[1:], strict=False)]
+    assert min(gaps) > 0.5, f"two ticks {min(gaps):.3f}s apart: both beats ticked"
+
+
+def _ticks() -> int:
+    """Jobs the beat created (a job created by a test has no schedule key)."""
+    with session_scope() as s:
+        return int(s.scalar(select(func.count()).select_from(Job)
+                            .where(Job.type == "probe", Job.schedule_key.is_not(None))) or 0)
