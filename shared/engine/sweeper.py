@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,11 +21,18 @@ from sqlalchemy.orm import Session
 
 from shared.engine import ledger
 from shared.engine.dispatch import WITNESS_KEY, task_id
+from shared.engine.wire import queue_key
 from shared.infra.settings import Settings
 from shared.models.jobs import Job, JobAttempt
 
 log = logging.getLogger(__name__)
 BATCH = 500
+#: A queue's oldest messages read in one go to find waiting candidates (they are the oldest).
+QUEUE_PEEK = 1_000
+#: At most this many of a queue's oldest messages are read to prove a candidate's message gone.
+#: Beyond it the candidate is left for a later sweep: the queue drains from that end, so a lost
+#: message is found once its queue is shorter than this.
+QUEUE_SCAN_CAP = 10_000
 
 
 @dataclass
@@ -73,6 +81,34 @@ def unacked_ages(redis: Any) -> dict[str, float]:
     return ages
 
 
+def _message_task_id(raw: bytes) -> str | None:
+    try:
+        return str(json.loads(raw)["headers"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return None  # not a Celery message of ours
+
+
+def waiting_in_queue(redis: Any, queue: str, wanted: set[str]) -> set[str]:
+    """Which task ids of ``wanted`` still have (or may have) their message in ``queue``'s list.
+
+    Workers pop from the list's tail, so the oldest messages (and the sweeper's candidates, the
+    oldest dispatches) are there: one read of the tail usually finds them all. Each read takes the
+    messages and the length in one MULTI/EXEC, so it proves absence when it covered the whole
+    list; a list longer than ``QUEUE_SCAN_CAP`` proves nothing and all of ``wanted`` are assumed
+    waiting, until it drains.
+    """
+    key = queue_key(queue)
+    for depth in (QUEUE_PEEK, QUEUE_SCAN_CAP):
+        pipe = redis.pipeline(transaction=True)
+        pipe.lrange(key, -depth, -1)
+        pipe.llen(key)
+        messages, length = pipe.execute()
+        found = {tid for raw in messages if (tid := _message_task_id(raw)) in wanted}
+        if found == wanted or length <= depth:
+            return found
+    return set(wanted)
+
+
 def sweep(session: Session, redis: Any, settings: Settings) -> SweepReport:
     report = SweepReport()
     now = ledger.db_now(session)
@@ -98,7 +134,14 @@ def _publish_due_parked(session: Session, now: Any, settings: Settings, report: 
 
 
 def _republish_lost(session: Session, redis: Any, now: Any, settings: Settings, report: SweepReport) -> None:
-    """Queued jobs whose message should have been taken by now and is neither queued nor held."""
+    """Queued jobs whose message should have been taken by now and is neither queued nor held.
+
+    The witness says a message was published and not yet taken; it does not prove the message
+    still exists. A message a worker popped and never recorded as unacked (its connection or
+    process died between the two, as in a Redis restart mid-fetch) is in no queue and no unacked
+    hash while its witness entry stays: such a job is lost too, so a witnessed job is left alone
+    only when its message is found in its queue or held unacked.
+    """
     grace = timedelta(seconds=settings.lost_message_grace)
     candidates = session.scalars(
         select(Job)
@@ -114,15 +157,41 @@ def _republish_lost(session: Session, redis: Any, now: Any, settings: Settings, 
     ids = [task_id(j.id, j.generation, j.dispatch_seq) for j in candidates]
     present = redis.smismember(WITNESS_KEY, ids)
     ages = unacked_ages(redis) if any(present) else {}
+    unseen = _witnessed_but_unseen(redis, candidates, ids, present, ages)
     stuck_after = settings.lost_message_grace
     for job, tid, in_witness in zip(candidates, ids, present, strict=True):
-        if in_witness and ages.get(tid, 0.0) <= stuck_after:
+        if in_witness and tid not in unseen and ages.get(tid, 0.0) <= stuck_after:
             continue  # still waiting in its queue (a backlog or a paused pool is not a loss)
-        why = "held unacked by a dead connection" if in_witness else "lost from Redis"
+        if not in_witness:
+            why = "lost from Redis"
+        elif tid in unseen:
+            why = "witnessed, but its message is in no queue and not held"
+        else:
+            why = "held unacked by a dead connection"
         redis.srem(WITNESS_KEY, tid)
         ledger.redispatch(session, job, max_countdown=settings.max_countdown)
         report.lost_republished += 1
         report.details.append(f"{job.id}: {why}")
+
+
+def _witnessed_but_unseen(redis: Any, candidates: Sequence[Job], ids: list[str], present: list[Any],
+                          ages: dict[str, float]) -> set[str]:
+    """Task ids in the witness whose message is neither in its queue nor held unacked.
+
+    The queues are read before unacked is read again: a message a worker takes meanwhile moves
+    from the list to the hash and is seen in one of them. (A worker between its pop and its
+    unacked write is not seen; calling that lost only costs a stale duplicate, which does nothing.)
+    """
+    by_queue: dict[str, set[str]] = {}
+    for job, tid, in_witness in zip(candidates, ids, present, strict=True):
+        if in_witness and tid not in ages:
+            by_queue.setdefault(job.queue, set()).add(tid)
+    unseen: set[str] = set()
+    for queue, wanted in by_queue.items():
+        unseen |= wanted - waiting_in_queue(redis, queue, wanted)
+    if unseen:
+        unseen -= set(unacked_ages(redis))
+    return unseen
 
 
 def _requeue_dead_workers(session: Session, now: Any, settings: Settings, report: SweepReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import select, update
 
-from shared.engine import ledger
+from shared.engine import ledger, sweeper
 from shared.engine.dispatch import WITNESS_KEY, task_id
 from shared.engine.sweeper import sweep
 from shared.infra import clock
@@ -135,13 +136,52 @@ def test_sweeper_republishes_only_lost_messages(r: redis_lib.Redis) -> None:
     old = clock.utcnow() - timedelta(minutes=5)
     with session_scope() as s:
         s.execute(update(Job).where(Job.id.in_([waiting, lost])).values(dispatched_at=old))
-    r.delete("crawl")
-    r.srem(WITNESS_KEY, task_id(lost, 1, 1))  # as if Redis had lost it
+    _drop_message(r, "crawl", task_id(lost, 1, 1))
+    r.srem(WITNESS_KEY, task_id(lost, 1, 1))  # as if Redis had lost it (the waiting one is still queued)
     with session_scope() as s:
         report = sweep(s, r, get_settings())
     assert report.lost_republished == 1
     assert get(lost).dispatch_seq == 2 and get(waiting).dispatch_seq == 1
     assert "stale" in (claim(lost, seq=1).noop or "")  # the lost message, if it ever reappears, does nothing
+
+
+def _drop_message(r: redis_lib.Redis, queue: str, tid: str) -> None:
+    """Remove the message of ``tid`` from ``queue``, leaving every other message in place."""
+    [raw] = [m for m in r.lrange(queue, 0, -1) if m.startswith(b"{") and json.loads(m)["headers"]["id"] == tid]
+    r.lrem(queue, 1, raw)
+
+
+def test_sweeper_republishes_a_witnessed_message_that_is_nowhere(r: redis_lib.Redis,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker popped the message and died (or lost Redis) before recording it unacked: the
+    witness entry stays but the message is in no queue and not held. That job is lost too; one
+    whose message still waits in its queue, however long, is not."""
+    waiting, popped = make(), make()
+    old = clock.utcnow() - timedelta(minutes=5)
+    with session_scope() as s:
+        s.execute(update(Job).where(Job.id.in_([waiting, popped])).values(dispatched_at=old))
+    _drop_message(r, "crawl", task_id(popped, 1, 1))
+    assert r.smismember(WITNESS_KEY, [task_id(waiting, 1, 1), task_id(popped, 1, 1)]) == [1, 1]
+    monkeypatch.setattr(sweeper, "QUEUE_PEEK", 1)  # the second, deeper read is the one that finds it
+    r.lpush("crawl", *[b"not a celery message"] * 3)  # newer messages in front of the waiting one
+    with session_scope() as s:
+        report = sweep(s, r, get_settings())
+    assert report.lost_republished == 1, report
+    assert get(popped).dispatch_seq == 2 and get(waiting).dispatch_seq == 1
+    assert r.sismember(WITNESS_KEY, task_id(popped, 1, 2))
+    assert "stale" in (claim(popped, seq=1).noop or "")
+
+    # A queue longer than the sweeper reads proves nothing: the job is left until it drains.
+    _drop_message(r, "crawl", task_id(popped, 1, 2))
+    with session_scope() as s:
+        s.execute(update(Job).where(Job.id == popped).values(dispatched_at=old))
+    monkeypatch.setattr(sweeper, "QUEUE_SCAN_CAP", 2)
+    with session_scope() as s:
+        assert sweep(s, r, get_settings()).lost_republished == 0
+    monkeypatch.setattr(sweeper, "QUEUE_SCAN_CAP", 10)
+    with session_scope() as s:
+        assert sweep(s, r, get_settings()).lost_republished == 1
+    assert get(popped).dispatch_seq == 3 and get(waiting).dispatch_seq == 1
 
 
 def test_sweeper_requeues_jobs_whose_worker_stopped_heartbeating(r: redis_lib.Redis) -> None:
