@@ -52,7 +52,9 @@ def tick_key(name: str, last_run_at: Any, every: float) -> str:
 class LedgerScheduler(RedBeatScheduler):  # type: ignore[misc]  # redbeat is untyped (Any)
     lock: Any = None  # RedBeat's redis-py Lock, set by its beat_init handler (None if that failed)
     _last_sweep = 0.0
-    _schedule_lost = False  # set when the lock was taken again: Redis may have lost the schedule too
+    # Install the schedule again on the first tick that holds the lock: a standby that waited for
+    # the lock, or a beat that took a vanished lock again, may find it lost with Redis' data.
+    _schedule_lost = True
     _standby = False  # lost the lock to another beat (logged once, not every tick)
 
     def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
