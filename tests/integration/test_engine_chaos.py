@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import pytest
@@ -126,6 +127,9 @@ def test_deliveries_while_postgresql_is_down_are_published_again(stack: Stack, p
     stack.worker("crawl", concurrency=2)
     names = [w["name"] for w in live_workers(redis_lib.Redis.from_url(redis_url)) if w.get("pool") == "crawl"]
     publisher().control.cancel_consumer("crawl", destination=names, reply=True, timeout=5.0)
+    # A BRPOP the worker issued before the cancel is still blocked in Redis and would take the first
+    # message pushed; it returns empty within kombu's brpop_timeout (1 s), so let it expire first.
+    time.sleep(2.5)
     ids = enqueue("crawl", seconds=0.0, n=6)
     client = redis_lib.Redis.from_url(redis_url)
     assert client.llen("crawl") == 6
