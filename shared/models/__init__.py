@@ -40,3 +40,6 @@ __all__ += [
     "FieldProvenance", "Follow", "MetadataSeries", "MetadataSeriesLink", "MetadataSeriesWork", "OwnedKey",
     "ProviderCacheEntry", "ProviderSeries", "ProviderSeriesEntry", "RecordingMatch", "Wanted",
 ]
+from shared.models.crawl import Alert, MamAccountSnapshot, MamSession
+
+__all__ += ["Alert", "MamAccountSnapshot", "MamSession"]
