@@ -1,4 +1,4 @@
-"""The MAM account's tables: its session state, its standing over time, and operator alerts.
+"""The MAM account's tables: its session state and its standing over time (alerts: models/alerts.py).
 
 ``mam_sessions`` has one row per account (today one, ``main``). ``epoch`` counts the cookies an
 operator entered: a 403 marks the session invalid only if it came from the current epoch's cookie,
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, Index, Integer, String, Text, func, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,20 +57,3 @@ class MamAccountSnapshot(Base):
     seeding: Mapped[int | None] = mapped_column(Integer)
     leeching: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-
-
-class Alert(Base):
-    """Something an operator must act on (``mam_session_invalid``); open while ``resolved_at`` is NULL.
-
-    At most one open alert per kind: raising it again while open is a no-op."""
-
-    __tablename__ = "alerts"
-    __table_args__ = (
-        Index("uq_alerts_open_kind", "kind", unique=True, postgresql_where=text("resolved_at IS NULL")),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

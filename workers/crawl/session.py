@@ -1,0 +1,115 @@
+"""A MAM client bound to the account: its stored cookie, its global budget, and the 403 stop.
+
+Every MAM job body talks to MAM through :func:`mam_session`, which is where the account-wide rules
+are kept, so no body can forget one:
+
+- before anything is sent, and again before every request (after its budget slot is taken), the
+  session's gate is checked: while it is closed (cookie unset or refused) the job parks
+  (:class:`~shared.infra.errors.Parked`, ``waiting``, no attempt counted) and sends nothing;
+- every request takes a slot of the ``mam`` limit (one every 3 s on all hosts by default), and waits
+  out the account's back-off first;
+- a 429 or 5xx closes the budget for the whole account (``Retry-After``, else
+  ``MAMC_MAM_BACKOFF_SECONDS``); a 429 is our pace being too fast, so that job waits (re-scheduled,
+  not an attempt); a 5xx is the site failing, so that job retries by its pool's policy;
+- a 403 marks the session invalid, raises the alert and parks the job: every other MAM job parks at
+  its next check, so MAM sees at most the requests already on the wire;
+- a renewed cookie is persisted (encrypted) for the epoch it belongs to, and used from then on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from shared.crawl import session as mam_state
+from shared.crawl.budget import THROTTLE_KEY, back_off, backoff_remaining
+from shared.infra.db import session_scope
+from shared.infra.errors import MamcError, Parked, RateLimited
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
+from workers.context import JobContext
+from workers.crawl.mam_client import MamClient
+from workers.crawl.mam_errors import MamSessionInvalid
+from workers.upstream import Reply, UpstreamOptions, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+#: How long a request may sleep for its budget slot before the job is re-scheduled instead.
+SLOT_MAX_WAIT = 10.0
+
+
+def gate_closed() -> bool:
+    with session_scope() as s:
+        return mam_state.gate_closed(s)
+
+
+def parked(why: str) -> Parked:
+    return Parked(mam_state.GATE, why, still_closed=mam_state.gate_closed)
+
+
+class AccountMamClient(MamClient):
+    """:class:`MamClient` that closes the account's budget on 429/5xx (see the module docstring)."""
+
+    def __init__(self, options: UpstreamOptions, mam_id: str, *, redis: Any, backoff_default: float,
+                 **kwargs: Any) -> None:
+        super().__init__(options, mam_id, **kwargs)
+        self._redis = redis
+        self._backoff_default = backoff_default
+
+    def classify(self, reply: Reply, method: str, path: str) -> MamcError:
+        error = super().classify(reply, method, path)
+        if reply.status == 429 or reply.status >= 500:
+            hinted = parse_retry_after(reply.headers.get("retry-after"))
+            wait = hinted if hinted is not None else self._backoff_default
+            back_off(self._redis, wait)
+            log.warning("MAM answered %d: every MAM request of the account waits %.0fs", reply.status, wait)
+            if reply.status == 429:
+                return RateLimited(THROTTLE_KEY, max(wait, 0.001))
+        return error
+
+
+def _throttle(ctx: JobContext[Any], redis: Any) -> None:
+    """Before each request: the account's back-off, a budget slot, then the gate (a 403 elsewhere
+    while this job waited for its slot must stop it before it sends)."""
+    wait = backoff_remaining(redis)
+    if wait > 0:
+        raise RateLimited(THROTTLE_KEY, wait)
+    ctx.throttle(THROTTLE_KEY, max_wait=SLOT_MAX_WAIT)
+    if gate_closed():
+        raise parked("the MAM session is invalid or unset; waiting for a new cookie")
+
+
+@contextmanager
+def mam_session(ctx: JobContext[Any]) -> Iterator[MamClient]:
+    """A client for the account's current cookie; parks the job instead while the gate is closed."""
+    settings = get_settings()
+    with session_scope() as s:
+        cookie = mam_state.current_cookie(s)
+        closed = mam_state.gate_closed(s)
+    if cookie is None or closed:
+        raise parked("the MAM session is invalid or unset; waiting for a new cookie "
+                     "(PUT /api/v1/account/session)")
+    redis = get_redis()
+    epoch = cookie.epoch
+
+    def keep(value: str) -> None:
+        with session_scope() as s:
+            kept = mam_state.keep_renewed(s, epoch, value)
+        log.info("MAM renewed the session cookie; %s", "stored" if kept else
+                 "not stored (a newer cookie was entered meanwhile)")
+
+    options = UpstreamOptions(settings.mam_url, throttle=lambda: _throttle(ctx, redis))
+    client = AccountMamClient(options, cookie.value, redis=redis, backoff_default=settings.mam_backoff_seconds,
+                              on_cookie_renewed=keep)
+    try:
+        yield client
+    except MamSessionInvalid as exc:
+        with session_scope() as s:
+            marked = mam_state.mark_invalid(s, epoch, str(exc))
+        if marked:
+            log.error("MAM refused the session cookie (403): MAM jobs wait for a new one; %s", exc)
+        raise parked(f"MAM refused the session cookie: {exc}") from None
+    finally:
+        client.close()
