@@ -108,17 +108,19 @@ def enter_cookie(session: Session, value: str) -> int:
     return ledger.release(session, GATE)
 
 
-def mark_invalid(session: Session, epoch: int, reason: str) -> bool:
-    """MAM refused the cookie of ``epoch`` (403): the session becomes invalid and an alert is raised.
+def mark_invalid(session: Session, epoch: int, refused: str, reason: str) -> bool:
+    """MAM refused cookie ``refused`` of ``epoch`` (403): the session becomes invalid, an alert is raised.
 
-    Returns False, changing nothing, when a newer cookie was entered since that request was sent.
-    ``reason`` must already be redacted (the client's messages are)."""
+    Returns False, changing nothing, when that cookie is no longer the one in use: a person entered a
+    newer one, or MAM renewed it and the old value outlived its grace while the request waited (the
+    job then runs again with the current value). ``reason`` must already be redacted."""
     ledger.gate_lock(session, GATE)
     row = _row(session, lock=True)
     if row is None:
         row = MamSession(account=ACCOUNT, state="valid", epoch=0)
         session.add(row)
-    if row.epoch != epoch:
+    current = current_cookie(session)
+    if row.epoch != epoch or current is None or current.value != refused:
         return False
     if row.state != "invalid":
         row.state = "invalid"

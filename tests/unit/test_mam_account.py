@@ -9,6 +9,7 @@ import pytest
 
 from shared.crawl.account import human_size, needs_refresh, shorthand
 from shared.crawl.budget import backoff_key
+from shared.crawl.session import Cookie
 from shared.crawl.torrent import AccountSnapshot
 from shared.infra.errors import RateLimited, UpstreamUnavailable
 from tests.sims.mam import BASE_URL, MamSimState, mam_http_client
@@ -78,7 +79,8 @@ class FakeRedis:
 
 def client(state: MamSimState, redis: FakeRedis) -> AccountMamClient:
     options = UpstreamOptions(BASE_URL, http=mam_http_client(state))
-    return AccountMamClient(options, state.session, redis=redis, backoff_default=60.0)
+    cookie = Cookie(state.session, epoch=1, source="stored")
+    return AccountMamClient(options, cookie, redis=redis, backoff_default=60.0, cookie_source=lambda: cookie)
 
 
 def test_a_429_backs_off_the_whole_account_and_waits_without_failing() -> None:
@@ -101,3 +103,16 @@ def test_an_ok_answer_sets_no_back_off() -> None:
     state, redis = MamSimState(), FakeRedis()
     assert client(state, redis).account().classname == "Power User"
     assert redis.ttl_ms == {}
+
+
+def test_httpcore_debug_lines_never_show_a_renewed_cookie() -> None:
+    """httpcore logs response headers at DEBUG before any client knows the renewed value."""
+    import logging
+
+    from workers.upstream.redaction import RedactingFilter
+
+    line = ("receive_response_headers.complete return_value=(b'HTTP/1.1', 200, b'OK', [(b'date', b'Thu'), "
+            "(b'set-cookie', b'mam_id=sim-mam-NEWVALUE123456; expires=Wed, 03-Mar-2027 09:10:53 GMT; path=/')])")
+    record = logging.LogRecord("httpcore.http11", logging.DEBUG, __file__, 1, "%s", (line,), None)
+    assert RedactingFilter().filter(record)
+    assert "NEWVALUE123456" not in record.getMessage() and "(b'date', b'Thu')" in record.getMessage()
