@@ -26,7 +26,7 @@ from shared.engine import ledger
 from shared.infra.db import session_scope
 from shared.models.alerts import Alert
 from shared.models.jobs import Job, JobAttempt
-from tests.integration.stack import Stack, api_headers, wait_state
+from tests.integration.stack import Stack, api_headers, job, wait_state
 from tests.sims.mam import MamSimState, serve_mam
 
 pytestmark = pytest.mark.slow
@@ -130,6 +130,25 @@ def test_refresh_through_the_api_stores_a_snapshot_and_keeps_renewed_cookies(
     # the cookie in use moved on with every renewal: each request used the newest value
     assert [e.session for e in state.log] == ["s1", "s2", "s3", "s4"]
     assert len(state.issued) == 5
+    assert_spacing(state)
+
+
+def test_a_429_backs_off_every_mam_job_without_burning_attempts(
+    mam_stack: Stack, mam: tuple[str, MamSimState], api_key: str,
+) -> None:
+    _, state = mam
+    mam_stack.worker("crawl", concurrency=2)
+    _, base = mam_stack.api()
+    Api(base, api_key).put_cookie(state.session)
+    state.fail(429, retry_after="4")
+    jobs = [new_refresh() for _ in range(3)]
+    for job_id in jobs:
+        done = wait_state(job_id, ("succeeded", "failed", "dead"), 90)
+        assert done.state == "succeeded" and done.attempts == 1, (done.error, mam_stack.logs())
+    statuses = [(e.status, e.time) for e in state.log]
+    assert [s for s, _ in statuses] == [429, 200, 200, 200]
+    assert statuses[1][1] - statuses[0][1] >= 4 - JITTER, "the account did not wait out Retry-After"
+    assert sum(job(j).rate_limit_waits for j in jobs) >= 1
     assert_spacing(state)
 
 

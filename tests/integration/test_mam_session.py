@@ -9,6 +9,7 @@ gate opens must be queued, not stranded.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -115,3 +116,25 @@ def test_a_job_parking_after_the_gate_reopened_is_queued_not_stranded(settings_e
     assert outcome == "queued"
     again = row(job_id)
     assert (again.state, again.parked_on, again.attempts) == ("queued", None, 0)
+
+
+def test_current_account_refreshes_only_when_unknown_or_too_old(settings_env: dict[str, Any]) -> None:
+    from sqlalchemy import update
+
+    from shared.models.crawl import MamAccountSnapshot
+    from tests.sims.mam import BASE_URL, MamSimState, mam_http_client
+    from workers.crawl.account import current_account
+    from workers.crawl.mam_client import MamClient
+    from workers.upstream import UpstreamOptions
+
+    state = MamSimState()
+    client = MamClient(UpstreamOptions(BASE_URL, http=mam_http_client(state)), state.session)
+    assert current_account(client, max_age=3600).classname == "Power User"  # unknown: asks MAM
+    assert len(state.log) == 1
+    state.account.classname = "VIP"
+    assert current_account(client, max_age=3600).classname == "Power User"  # fresh: the stored one
+    assert len(state.log) == 1
+    with session_scope() as s:
+        s.execute(update(MamAccountSnapshot).values(fetched_at=MamAccountSnapshot.fetched_at - timedelta(hours=2)))
+    refreshed = current_account(client, max_age=3600)
+    assert refreshed.classname == "VIP" and refreshed.is_vip and len(state.log) == 2
