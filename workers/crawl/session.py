@@ -112,13 +112,18 @@ def _open_cookie() -> mam_state.Cookie:
     return cookie
 
 
-def _throttle(ctx: JobContext[Any], redis: Any) -> None:
-    """Before each request: the account's back-off, a budget slot, then the gate again (a 403
-    elsewhere while this job waited for its slot must stop it before it sends)."""
+def _wait_out_backoff(redis: Any) -> None:
     wait = backoff_remaining(redis)
     if wait > 0:
         raise RateLimited(THROTTLE_KEY, wait)
+
+
+def _throttle(ctx: JobContext[Any], redis: Any) -> None:
+    """Before each request: the account's back-off, a budget slot, then the back-off and the gate
+    again (a 429 or a 403 elsewhere while this job waited for its slot must stop it before it sends)."""
+    _wait_out_backoff(redis)
     ctx.throttle(THROTTLE_KEY, max_wait=SLOT_MAX_WAIT)
+    _wait_out_backoff(redis)
     with session_scope() as s:
         if mam_state.gate_closed(s):
             raise parked("the MAM session became invalid while this job waited for its turn")
