@@ -75,6 +75,7 @@ class JobOut(BaseModel):
     children_pending: int
     progress: Progress
     not_before: datetime | None
+    parked_on: str | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -89,7 +90,8 @@ class JobOut(BaseModel):
             result=job.result, error=job.error, correlation_id=job.correlation_id, parent_id=job.parent_id,
             children_pending=job.children_pending,
             progress=Progress(done=job.progress_done, total=job.progress_total),
-            not_before=job.not_before, created_at=job.created_at, started_at=job.started_at,
+            not_before=job.not_before, parked_on=getattr(job, "parked_on", None), created_at=job.created_at,
+            started_at=job.started_at,
             finished_at=job.finished_at,
             attempt_log=[AttemptOut.of(a) for a in job.attempt_rows] if with_attempts else None,
         )

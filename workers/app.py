@@ -14,6 +14,7 @@ from shared.engine.celery_app import make_celery
 from shared.infra import db
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
+from workers.crawl import tasks as crawl_tasks
 from workers.heartbeat import Presence
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 app = make_celery()
 probe.register(app)
+crawl_tasks.register(app)
 library_tasks.register(app)
 metadata_tasks.register(app)
 

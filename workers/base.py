@@ -27,7 +27,7 @@ from shared.engine.jobtypes import ArgsT, JobType
 from shared.engine.pools import RetryPolicy, pool_config
 from shared.engine.ratelimit import RateLimiter
 from shared.infra.db import autocommit, session_scope
-from shared.infra.errors import Cancelled, RateLimited
+from shared.infra.errors import Cancelled, Parked, RateLimited
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
 from workers.context import JobContext
@@ -114,6 +114,8 @@ class LedgerTask(Task):
             result = self._run(ctx)
         except RateLimited as exc:
             return self._defer(jid, attempt_id, exc, settings.max_countdown)
+        except Parked as exc:
+            return self._park(jid, attempt_id, exc)
         except Cancelled:
             with session_scope() as s:
                 ledger.fail(s, jid, attempt_id, state="cancelled", error="cancelled by operator")
@@ -147,6 +149,13 @@ class LedgerTask(Task):
             ledger.defer(s, jid, attempt_id, wait=wait, max_countdown=max_countdown)
         log.info("job %s waits %.2fs for rate limit %s (not an attempt)", jid, wait, exc.key)
         return {"deferred": exc.key, "seconds": round(wait, 3)}
+
+    def _park(self, jid: uuid.UUID, attempt_id: int, exc: Parked) -> Any:
+        with session_scope() as s:
+            outcome = ledger.park(s, jid, attempt_id, gate=exc.gate, reason=describe(exc),
+                                  still_closed=exc.still_closed)
+        log.warning("job %s %s until %s opens (not an attempt): %s", jid, outcome, exc.gate, exc)
+        return {"parked": exc.gate, "outcome": outcome}
 
     def policy(self) -> RetryPolicy:
         queue = self.request.delivery_info.get("routing_key") if self.request.delivery_info else None

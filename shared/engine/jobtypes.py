@@ -123,6 +123,7 @@ def _catalogue() -> dict[str, JobType[Any]]:
     """
     global _catalogue_loaded
     if not _catalogue_loaded:
+        from shared.crawl import jobs as _crawl  # noqa: F401
         from shared.library import jobs as _library  # noqa: F401
         from shared.metadata import jobs as _metadata  # noqa: F401
         from shared.wanted import jobs as _wanted  # noqa: F401

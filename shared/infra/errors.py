@@ -6,6 +6,12 @@ these classes once, at the edge; retry policies then decide by class, never by p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 
 class MamcError(Exception):
     """Base of every error MAMcrawler raises on purpose."""
@@ -49,6 +55,23 @@ class RateLimited(TransientError):
     def __init__(self, key: str, retry_after: float) -> None:
         super().__init__(f"rate limit {key}: next slot in {retry_after:.2f}s", retry_after=retry_after)
         self.key = key
+
+
+class Parked(MamcError):
+    """The job cannot run until ``gate`` opens (the MAM session is invalid): park it, don't retry.
+
+    Not a :class:`TransientError`: time alone does not open a gate, an operator does (a new MAM
+    cookie), so retrying would only burn attempts and, against MAM, break its rules. The task base
+    hands the job to ``ledger.park``, which keeps it ``waiting`` without counting the attempt until
+    the gate's owner releases it (``ledger.release``). ``still_closed(session)`` is asked under the
+    gate's lock just before parking: a gate reopened meanwhile re-queues the job instead, so a
+    release can never miss a job that was about to park.
+    """
+
+    def __init__(self, gate: str, message: str, *, still_closed: Callable[[Session], bool]) -> None:
+        super().__init__(message)
+        self.gate = gate
+        self.still_closed = still_closed
 
 
 class PermanentError(MamcError):

@@ -18,7 +18,7 @@ from shared.engine.ratelimit import Limit
 from shared.infra.errors import ConfigError
 
 DEFAULT_RATE_LIMITS = {
-    "mam": "1/3",
+    "mam": "1/3/1",  # one MAM request every 3 s on all hosts, no burst: a minimum spacing
     "abs": "20/1/20",
     "qbit": "10/1/10",
     "audnexus": "100/60/5",
@@ -65,6 +65,13 @@ class Settings(BaseSettings):
 
     # Outside services: every base URL is configuration so tests and users can point anywhere.
     mam_url: str = "https://www.myanonamouse.net"
+    # The MAM session cookie; one entered with PUT /api/v1/account/session overrides it.
+    mam_id: SecretStr | None = None
+    # After a 429 or 5xx from MAM, every MAM request of the account waits this long unless the
+    # answer named its own Retry-After.
+    mam_backoff_seconds: float = Field(60.0, ge=0, le=86400)
+    # A search refreshes the account's standing first when the latest snapshot is older than this.
+    account_max_age: float = Field(6 * 3600.0, gt=0)
     abs_url: str = "http://127.0.0.1:13378"
     abs_token: SecretStr | None = None
     qbit_url: str = "http://127.0.0.1:8081"
@@ -102,6 +109,7 @@ class Settings(BaseSettings):
     schedule_library_sync: int = 6 * 3600
     schedule_metadata_refresh: int = 24 * 3600
     schedule_gaps_detect: int = 7 * 24 * 3600
+    schedule_account_refresh: int = 3600
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 

@@ -1,5 +1,7 @@
 """ORM models; importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
 
+from shared.models.alerts import Alert
+from shared.models.crawl import MamAccountSnapshot, MamSession
 from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
 from shared.models.library import (
     Author,
@@ -40,3 +42,5 @@ __all__ += [
     "FieldProvenance", "Follow", "MetadataSeries", "MetadataSeriesLink", "MetadataSeriesWork", "OwnedKey",
     "ProviderCacheEntry", "ProviderSeries", "ProviderSeriesEntry", "RecordingMatch", "Wanted",
 ]
+
+__all__ += ["Alert", "MamAccountSnapshot", "MamSession"]

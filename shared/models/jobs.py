@@ -50,6 +50,7 @@ class Job(Base):
             postgresql_where=text("state IN ('queued', 'retrying')"),
         ),
         Index("ix_jobs_running_heartbeat", "heartbeat_at", postgresql_where=text("state = 'running'")),
+        Index("ix_jobs_parked_on", "parked_on", postgresql_where=text("parked_on IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -76,6 +77,8 @@ class Job(Base):
     children_pending: Mapped[int] = mapped_column(Integer, default=0)
     children_failed: Mapped[int] = mapped_column(Integer, default=0)
     phase: Mapped[str | None] = mapped_column(String(32))
+    #: A ``waiting`` job with no children waits for this gate to open (``ledger.park``/``release``).
+    parked_on: Mapped[str | None] = mapped_column(String(64))
     progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
     progress_total: Mapped[int | None] = mapped_column(BigInteger)
     dedupe_key: Mapped[str | None] = mapped_column(String(255))

@@ -20,6 +20,7 @@ from shared.infra.settings import Settings
 from shared.library.jobs import LIBRARY_SYNC, SyncArgs
 from workers.base import job_task
 from workers.context import JobContext
+from workers.crawl import tasks as crawl_tasks
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks
 from workers.registry import check_registry, declaration_problems
@@ -36,6 +37,7 @@ def _app() -> Celery:
     """Every task the workers register, on an app that never connects."""
     app = Celery("declarations-test", broker="memory://", set_as_current=False)
     probe.register(app)
+    crawl_tasks.register(app)
     library_tasks.register(app)
     metadata_tasks.register(app)
     return app
@@ -122,7 +124,8 @@ def test_a_per_account_key_counts_as_its_service(monkeypatch: pytest.MonkeyPatch
 
 def test_beat_schedule_is_built_from_the_declarations() -> None:
     entries = {p.name: p for p in periodic_jobs(_settings(schedule_probe_seconds=30, schedule_probe_pool="crawl"))}
-    assert set(entries) == {"library-sync", "metadata-refresh", "gaps-detect", "probe-drill"}
+    assert set(entries) == {"library-sync", "metadata-refresh", "gaps-detect", "probe-drill",
+                            "account-refresh"}
     assert entries["library-sync"].job_type == LIBRARY_SYNC.name and entries["library-sync"].every == 6 * 3600
     assert entries["probe-drill"].args == {"pool": "crawl"} and entries["probe-drill"].every == 30
     off = {p.name for p in periodic_jobs(_settings(schedule_library_sync=0))}

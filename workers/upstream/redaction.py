@@ -10,6 +10,7 @@ string, so a filter on httpx's loggers redacts every secret any live client hold
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
 from collections.abc import Iterable
@@ -75,12 +76,26 @@ def redact_all(text: str) -> str:
     return text
 
 
+#: Header values httpcore logs at DEBUG (``(b'set-cookie', b'mam_id=...')``) that are credentials. A
+#: renewed cookie arrives in such a header before any client knows the value, so it cannot be
+#: masked as a known secret: the header's whole value is.
+_CREDENTIAL_HEADERS = re.compile(
+    r"""(b?['"](?:set-cookie|cookie|authorization|proxy-authorization|x-api-key)['"],\s*b?['"])[^'"]*(['"])""",
+    re.IGNORECASE,
+)
+
+
+def redact_headers(text: str) -> str:
+    return _CREDENTIAL_HEADERS.sub(lambda m: m.group(1) + MASK + m.group(2), text)
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites a log record's message with every live secret masked (the record is formatted once)."""
+    """Rewrites a log record's message with every live secret and credential header masked (the
+    record is formatted once)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact_all(message)
+        clean = redact_headers(redact_all(message))
         if clean != message:
             record.msg, record.args = clean, None
         return True

@@ -1,0 +1,30 @@
+"""The member's standing, read from MAM and kept: ``account.refresh``'s work and the search's rule.
+
+:func:`current_account` is what a search calls before judging what is free for this member: the
+latest snapshot, refreshed first when it is unknown or older than ``MAMC_ACCOUNT_MAX_AGE``.
+"""
+
+from __future__ import annotations
+
+from shared.crawl import account
+from shared.crawl.torrent import AccountSnapshot
+from shared.infra.clock import utcnow
+from shared.infra.db import session_scope
+from workers.crawl.mam_client import MamClient
+
+
+def refresh(client: MamClient) -> tuple[int, AccountSnapshot]:
+    """Ask MAM (one request) and store the answer as a history row; (row id, snapshot)."""
+    snapshot = client.account()
+    with session_scope() as s:
+        row = account.store_snapshot(s, snapshot)
+        return row.id, snapshot
+
+
+def current_account(client: MamClient, max_age: float) -> AccountSnapshot:
+    """The latest standing, refreshed first if unknown or older than ``max_age`` seconds."""
+    with session_scope() as s:
+        row = account.latest(s)
+        if row is not None and not account.needs_refresh(row.fetched_at, utcnow(), max_age):
+            return account.to_snapshot(row)
+    return refresh(client)[1]
