@@ -1,7 +1,7 @@
 """ORM models; importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
 
 from shared.models.alerts import Alert
-from shared.models.crawl import MamAccountSnapshot, MamSession
+from shared.models.crawl import AppSetting, MamAccountSnapshot, MamCandidate, MamSearch, MamSession, MamSnatched
 from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
 from shared.models.library import (
     Author,
@@ -36,11 +36,13 @@ from shared.models.metadata import (
     ProviderSeriesEntry,
     RecordingMatch,
     Wanted,
+    WantedAlias,
 )
 
 __all__ += [
     "FieldProvenance", "Follow", "MetadataSeries", "MetadataSeriesLink", "MetadataSeriesWork", "OwnedKey",
     "ProviderCacheEntry", "ProviderSeries", "ProviderSeriesEntry", "RecordingMatch", "Wanted",
+    "WantedAlias",
 ]
 
-__all__ += ["Alert", "MamAccountSnapshot", "MamSession"]
+__all__ += ["Alert", "AppSetting", "MamAccountSnapshot", "MamCandidate", "MamSearch", "MamSession", "MamSnatched"]

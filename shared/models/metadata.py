@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -229,6 +231,7 @@ class Wanted(Base):
         Index("ix_wanted_mseries", "metadata_series_id"),
         Index("ix_wanted_series", "series_id"),
         Index("ix_wanted_asin", "asin"),
+        Index("ix_wanted_next_search", "state", "next_search_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -254,8 +257,27 @@ class Wanted(Base):
     release_date: Mapped[str | None] = mapped_column(String(10))
     follow_id: Mapped[int | None] = mapped_column(ForeignKey("follows.id", ondelete="SET NULL"))
     sources: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)  # provider -> what it said
+    # what resolution learnt: the size plausibility and narrator checks of a search use them
+    runtime_seconds: Mapped[float | None] = mapped_column(Float)
+    narrators: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    # the crawl pool's pacing: when it last looked, how often it found nothing, when to look again
+    last_searched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_search_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chosen_torrent_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_search_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WantedAlias(Base):
+    """An entry merged into another by resolution: its old id keeps answering (the surviving entry)."""
+
+    __tablename__ = "wanted_aliases"
+
+    old_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wanted_id: Mapped[int] = mapped_column(ForeignKey("wanted.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Follow(Base):
