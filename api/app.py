@@ -90,6 +90,6 @@ class RequestIdMiddleware:
 
 def _feature_routers() -> list[APIRouter]:
     """Routers of the feature areas (library, metadata...)."""
-    from api.routes import account, library, metadata, settings, wanted
+    from api.routes import account, library, metadata, searches, settings, wanted
 
-    return [library.router, settings.router, wanted.router, metadata.router, account.router]
+    return [library.router, settings.router, wanted.router, searches.router, metadata.router, account.router]

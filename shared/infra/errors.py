@@ -57,6 +57,17 @@ class RateLimited(TransientError):
         self.key = key
 
 
+class WaitingFor(RateLimited):
+    """The job needs another job's result first (a wishlist entry being resolved): look again in
+    ``retry_after`` seconds. Re-scheduled like a rate-limit wait, so no attempt is counted; polling
+    rather than parking, so a dead-lettered job it waited for can never strand it."""
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        TransientError.__init__(self, f"waiting for {what}: looking again in {retry_after:.1f}s",
+                                retry_after=retry_after)
+        self.key = what
+
+
 class Parked(MamcError):
     """The job cannot run until ``gate`` opens (the MAM session is invalid): park it, don't retry.
 

@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     mam_backoff_seconds: float = Field(60.0, ge=0, le=86400)
     # A search refreshes the account's standing first when the latest snapshot is older than this.
     account_max_age: float = Field(6 * 3600.0, gt=0)
+    # Dry run: searches and choices run and are recorded, nothing is grabbed or spent (a job may
+    # also ask for it with its own ``dry_run`` flag).
+    dry_run: bool = False
+    # The same MAM search within this many seconds is answered from the cache (one request).
+    mam_search_cache_seconds: float = Field(300.0, ge=0, le=86400)
+    # After "nothing acceptable", look again after base * 2^(misses-1) seconds, at most max.
+    crawl_retry_base_seconds: float = Field(6 * 3600.0, gt=0)
+    crawl_retry_max_seconds: float = Field(7 * 24 * 3600.0, gt=0)
+    # Automatic searching: each beat run queues at most this many searches (highest priority first).
+    crawl_auto_search_batch: int = Field(10, ge=0, le=1000)
     abs_url: str = "http://127.0.0.1:13378"
     abs_token: SecretStr | None = None
     qbit_url: str = "http://127.0.0.1:8081"
@@ -110,6 +120,7 @@ class Settings(BaseSettings):
     schedule_metadata_refresh: int = 24 * 3600
     schedule_gaps_detect: int = 7 * 24 * 3600
     schedule_account_refresh: int = 3600
+    schedule_crawl_auto_search: int = 30 * 60
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 

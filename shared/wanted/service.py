@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, literal_column, select, text
+from sqlalchemy import delete, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.engine import ledger
+from shared.infra.clock import utcnow
 from shared.infra.errors import PermanentError
-from shared.models.metadata import Follow, Wanted, author_key, wanted_key
+from shared.models.metadata import Follow, Wanted, WantedAlias, author_key, wanted_key
 from shared.normalize import position_sort_key
 from shared.wanted.states import INITIAL, FollowMode, UnknownWanted, WantedReason, WantedState, check, user_may_ignore
 
@@ -44,9 +45,16 @@ _SET_UNION = "ARRAY(SELECT DISTINCT r FROM unnest(wanted.reasons || excluded.rea
 # -- state -----------------------------------------------------------------------------------------
 
 
+def current_id(session: Session, wanted_id: int) -> int:
+    """The id that answers for ``wanted_id``: itself, or the entry it was merged into."""
+    merged = session.scalar(select(WantedAlias.wanted_id).where(WantedAlias.old_id == wanted_id))
+    return merged if merged is not None else wanted_id
+
+
 def lock(session: Session, wanted_id: int) -> Wanted:
-    """The row, locked for this transaction and read fresh (another writer may have moved it)."""
-    row = session.scalar(select(Wanted).where(Wanted.id == wanted_id).with_for_update()
+    """The row (or the one it was merged into), locked for this transaction and read fresh (another
+    writer may have moved it)."""
+    row = session.scalar(select(Wanted).where(Wanted.id == current_id(session, wanted_id)).with_for_update()
                          .execution_options(populate_existing=True))
     if row is None:
         raise UnknownWanted(wanted_id)
@@ -59,6 +67,7 @@ def move(row: Wanted, to: WantedState, *, reason: str) -> None:
     if row.state != to:
         log.info("wanted %s: %s -> %s (%s)", row.id, row.state, to, reason)
         row.state = to
+        row.updated_at = utcnow()
 
 
 def transition(session: Session, wanted_id: int, to: WantedState, *, reason: str) -> Wanted:
@@ -169,18 +178,23 @@ class Resolved:
     series_name: str | None
     position: str | None
     language: str | None
+    runtime_seconds: float | None = None
+    narrators: tuple[str, ...] = ()
 
 
 def resolve_wish(session: Session, row: Wanted, found: Resolved, how: str) -> Wanted:
     """Fill in a locked wishlist row; if its work is already wanted, the two rows become one.
 
     The surviving row keeps both reasons; an ignored (or suggested) row the user now explicitly
-    wishes for becomes wanted, and its priority rises unless the user set one.
+    wishes for becomes wanted, and its priority rises unless the user set one. The merged row's id
+    becomes an alias of the survivor (``wanted_aliases``): a client that just added the wish and
+    holds its id can still read and search it.
     """
     fields: dict[str, Any] = {
         "title": found.title, "authors": found.authors, "author_keys": sorted({author_key(a) for a in found.authors}),
         "asin": found.asin, "release_date": found.release_date, "series_name": row.series_name or found.series_name,
-        "position": row.position or found.position, "language": row.language or found.language}
+        "position": row.position or found.position, "language": row.language or found.language,
+        "runtime_seconds": found.runtime_seconds, "narrators": list(found.narrators)}
     fields["sort_key"] = position_sort_key(fields["position"])
     key = wanted_key(found.title, found.authors)
     other = session.scalar(select(Wanted).where(Wanted.key == key, Wanted.id != row.id).with_for_update())
@@ -195,7 +209,10 @@ def resolve_wish(session: Session, row: Wanted, found: Resolved, how: str) -> Wa
             move(other, WantedState.WANTED, reason="asked for on the wishlist")
         if not other.priority_manual:
             other.priority = max(other.priority, row.priority)
+        session.execute(update(WantedAlias).where(WantedAlias.wanted_id == row.id).values(wanted_id=other.id))
         session.execute(delete(Wanted).where(Wanted.id == row.id))
+        session.add(WantedAlias(old_id=row.id, wanted_id=other.id))
+        session.flush()
     else:
         row.key = key
     return target
@@ -226,6 +243,8 @@ class WantedRow:
     release_date: str | None = None
     follow_id: int | None = None
     sources: dict[str, Any] = field(default_factory=dict)
+    runtime_seconds: float | None = None
+    narrators: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -238,11 +257,12 @@ class WantedRow:
                 "metadata_series_id": self.metadata_series_id, "series_id": self.series_id,
                 "series_name": self.series_name, "position": self.position,
                 "sort_key": position_sort_key(self.position), "language": self.language, "asin": self.asin,
-                "release_date": self.release_date, "follow_id": self.follow_id, "sources": self.sources}
+                "release_date": self.release_date, "follow_id": self.follow_id, "sources": self.sources,
+                "runtime_seconds": self.runtime_seconds, "narrators": self.narrators}
 
 
 _KEEP_IF_SET = ("metadata_series_id", "series_id", "series_name", "position", "sort_key", "language", "asin",
-                "release_date", "follow_id")
+                "release_date", "follow_id", "runtime_seconds")
 #: The scopes a scan retires within: one bibliographic series' gaps, one followed author's books.
 _SCOPES = frozenset({"metadata_series_id", "follow_id"})
 
@@ -261,6 +281,8 @@ def upsert_wanted(session: Session, rows: list[WantedRow]) -> None:
                          "WHEN wanted.reasons <@ excluded.reasons THEN excluded.priority "
                          "ELSE greatest(wanted.priority, excluded.priority) END"),
         "authors": stmt.excluded.authors, "author_keys": stmt.excluded.author_keys,
+        "narrators": text("CASE WHEN excluded.narrators = '[]'::jsonb THEN wanted.narrators "
+                          "ELSE excluded.narrators END"),
         "sources": text("wanted.sources || excluded.sources"), "updated_at": text("now()"),
     })
     session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=updates))

@@ -79,7 +79,7 @@ def test_a_schedule_whose_arguments_the_job_refuses_fails_the_check() -> None:
 
 def test_a_task_without_a_declaration_fails_the_check() -> None:
     app = _app()
-    undeclared = JobType("crawl.search", NoArgs, pool=Pool.CRAWL)  # never registered in the catalogue
+    undeclared = JobType("crawl.undeclared", NoArgs, pool=Pool.CRAWL)  # never registered in the catalogue
 
     def body(ctx: JobContext[NoArgs]) -> None:  # pragma: no cover - never run
         raise AssertionError
@@ -87,7 +87,7 @@ def test_a_task_without_a_declaration_fails_the_check() -> None:
     job_task(app, undeclared)(body)
     with pytest.raises(ConfigError) as err:
         check_registry(app, _settings())
-    assert "task crawl.search has no job type declaration" in str(err.value)
+    assert "task crawl.undeclared has no job type declaration" in str(err.value)
 
 
 class _Limiter:
@@ -115,17 +115,17 @@ def test_throttle_refuses_a_key_the_job_did_not_declare() -> None:
 
 
 def test_a_per_account_key_counts_as_its_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = JobType("crawl.search", NoArgs, pool=Pool.CRAWL, throttle=("mam",))
+    spec = JobType("crawl.per_account", NoArgs, pool=Pool.CRAWL, throttle=("mam",))
     monkeypatch.setitem(jobtypes._catalogue(), spec.name, spec)
     limiter = _Limiter()
-    _ctx("crawl.search", NoArgs(), limiter).throttle("mam:account-1")
+    _ctx("crawl.per_account", NoArgs(), limiter).throttle("mam:account-1")
     assert limiter.taken == ["mam:account-1"]
 
 
 def test_beat_schedule_is_built_from_the_declarations() -> None:
     entries = {p.name: p for p in periodic_jobs(_settings(schedule_probe_seconds=30, schedule_probe_pool="crawl"))}
     assert set(entries) == {"library-sync", "metadata-refresh", "gaps-detect", "probe-drill",
-                            "account-refresh"}
+                            "account-refresh", "crawl-auto-search"}
     assert entries["library-sync"].job_type == LIBRARY_SYNC.name and entries["library-sync"].every == 6 * 3600
     assert entries["probe-drill"].args == {"pool": "crawl"} and entries["probe-drill"].every == 30
     off = {p.name for p in periodic_jobs(_settings(schedule_library_sync=0))}

@@ -139,9 +139,14 @@ class MamClient(UpstreamClient):
 
     def search(self, query: MamQuery) -> MamSearchPage:
         """One page of results (POST JSON form); "Nothing returned" is an empty page."""
+        return self.search_answer(query)[0]
+
+    def search_answer(self, query: MamQuery) -> tuple[MamSearchPage, Any]:
+        """The page and the decoded JSON it was read from (what a search cache keeps: it holds no
+        secret, since ``dlLink`` is never asked for)."""
         data = self._json("POST", SEARCH_PATH, body=query.body())
         try:
-            return parse_search_body(data, query)
+            return parse_search_body(data, query), data
         except MamcError as exc:
             raise type(exc)(self.redact(str(exc))) from None
 

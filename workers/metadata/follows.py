@@ -89,6 +89,8 @@ def check_follow(session: Session, follow: Follow, books: list[ProviderBook], se
                         position=position,
                         language=normalize_language(book.language) or settings.metadata_language, asin=book.asin,
                         release_date=book.release_date, follow_id=follow.id,
+                        runtime_seconds=float(book.duration_seconds) if book.duration_seconds else None,
+                        narrators=list(book.narrators),
                         sources={"followed_author": {"author": follow.name, "mode": follow.mode}})
         rows.setdefault(row.key, row)
     upsert_wanted(session, list(rows.values()))

@@ -50,5 +50,7 @@ def apply(session: Session, row: Wanted, book: ProviderBook, how: str) -> Wanted
     found = Resolved(title=book.title, authors=list(book.authors), asin=book.asin, release_date=book.release_date,
                      series_name=ref.name if ref else None,
                      position=canonical_position(ref.position) if ref and ref.position else None,
-                     language=normalize_language(book.language))
+                     language=normalize_language(book.language),
+                     runtime_seconds=float(book.duration_seconds) if book.duration_seconds else None,
+                     narrators=tuple(book.narrators))
     return resolve_wish(session, row, found, how)
