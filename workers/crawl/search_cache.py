@@ -32,11 +32,6 @@ HANDOFF_SECONDS = 10.0
 FLIGHT_SECONDS = 90.0
 POLL_SECONDS = 0.2
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 def cache_key(query: MamQuery) -> str:
     body = json.dumps(query.body(), sort_keys=True, separators=(",", ":"))
@@ -76,7 +71,11 @@ class SearchCache:
                     self._redis.set(key, json.dumps(data, separators=(",", ":")), px=self._keep_ms)
                     return page, False
                 finally:
-                    self._redis.eval(_RELEASE, 1, flight, token)
+                    # only our own flight; the get-then-delete race (our flight expiring in between and
+                    # another process taking it) costs at worst one extra request, never a wrong answer
+                    held = self._redis.get(flight)
+                    if held is not None and (held.decode() if isinstance(held, bytes) else held) == token:
+                        self._redis.delete(flight)
             if time.monotonic() >= deadline:
                 log.warning("a MAM search asked elsewhere did not answer within %.0fs; asking again", self._wait)
                 page, _ = ask(query)
