@@ -2,15 +2,15 @@
 
 The gateway only records intent, through the wanted domain (``shared.wanted``): a wishlist entry is
 stored as typed and a ``metadata.resolve_wanted`` job fills it in from Audible; a new follow queues
-``metadata.follow``. Ignoring sets the state to ``ignored``, which every later scan keeps. Each
-route validates, calls the domain, commits (so a queued job is published after its row is
-visible) and answers with a typed model.
+``metadata.follow``. Ignoring sets the state to ``ignored``, which every later scan keeps; approving
+moves a suggestion (a top-list entry) to ``wanted``. Each route validates, calls the domain, commits
+(so a queued job is published after its row is visible) and answers with a typed model.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -100,23 +100,34 @@ def add_to_wishlist(body: WishlistIn, session: SessionDep, response: Response) -
 
 
 class WantedPatch(BaseModel):
+    """``approve: true`` turns a suggestion (a top-list entry) into a wanted book; ``ignore: true``
+    declines it. Only ``true`` approves: there is no "un-approve" (ignore it instead)."""
+
     model_config = ConfigDict(extra="forbid")
     priority: int | None = Field(None, ge=0, le=1000)
     ignore: bool | None = None
+    approve: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _something(self) -> WantedPatch:
-        if self.priority is None and self.ignore is None:
-            raise ValueError("give priority and/or ignore")
+        if self.priority is None and self.ignore is None and self.approve is None:
+            raise ValueError("give priority, ignore and/or approve")
+        if self.approve and self.ignore is not None:
+            raise ValueError("approve and ignore together: give one")
         return self
 
 
 @router.patch("/wanted/{wanted_id}", response_model=WantedOut)
 def update_wanted(wanted_id: int, body: WantedPatch, session: SessionDep) -> WantedOut:
     try:
+        if body.approve:
+            service.approve(session, wanted_id)
         row = service.edit(session, wanted_id, ignore=body.ignore, priority=body.priority)
     except UnknownWanted:
         raise Problem(404, "Not wanted", f"no wanted entry {wanted_id}") from None
+    except service.NotASuggestion as exc:
+        raise Problem(409, "Not a suggestion",
+                      f"the entry is {exc.current}: only a suggested entry can be approved") from None
     except ForbiddenTransition as exc:
         raise Problem(409, "Cannot change", f"the entry is {exc.current}: the download pipeline has it") from None
     session.commit()

@@ -1,4 +1,4 @@
-"""The crawl domain's job types (the MAM account, searching). Bodies: workers/crawl/tasks.py.
+"""The crawl domain's job types (the MAM account, searching, top lists). Bodies: workers/crawl/tasks.py.
 
 Every MAM job runs on the ``crawl`` pool and throttles on ``mam``, the account's one global budget;
 while the MAM session is invalid (or unset) they park on ``shared.crawl.session.GATE`` instead of
@@ -6,6 +6,8 @@ running. ``crawl.auto_search`` sends nothing to MAM itself: it queues ``crawl.se
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from pydantic import Field
 
@@ -40,3 +42,18 @@ CRAWL_AUTO_SEARCH = register(JobType(
 def search_dedupe_key(wanted_id: int) -> str:
     """One search per entry at a time: a second click while one is queued returns that one."""
     return f"crawl.search:{wanted_id}"
+
+
+class TopListArgs(JobArgs):
+    """Overrides of the settings for one run; each left out comes from ``MAMC_CRAWL_TOP_LIST_*``."""
+
+    categories: list[Annotated[int, Field(ge=1)]] | None = Field(None, max_length=50)
+    days: int | None = Field(None, ge=1, le=365)
+    size: int | None = Field(None, ge=1, le=100)
+
+
+CRAWL_TOP_LIST = register(JobType(
+    "crawl.top_list", TopListArgs, pool=Pool.CRAWL, throttle=("mam",), singleton=True,
+    description="suggest the most snatched books of chosen MAM categories (approval needed; off by default)",
+    schedule=Schedule("crawl-top-list", every="schedule_crawl_top_list"),
+))

@@ -40,6 +40,20 @@ METADATA_FIELDS = ("title", "subtitle", "authors", "narrators", "series", "durat
 GAP_RULES = ("novella", "prequel", "omnibus", "unreleased")
 
 
+def parse_categories(text: str) -> tuple[int, ...]:
+    """"41, 47" -> (41, 47): positive integers, duplicates dropped, order kept; ValueError otherwise."""
+    found: list[int] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if not (piece.isascii() and piece.isdigit()) or int(piece) <= 0:
+            raise ValueError(f"MAM category ids are positive integers separated by commas (e.g. 41,47), "
+                             f"got {piece!r}")
+        if int(piece) not in found:
+            found.append(int(piece))
+    return tuple(found)
+
+
 class Settings(BaseSettings):
     """Every knob MAMcrawler has. ``.env.example`` documents each key; docs/configuration.md too."""
 
@@ -82,6 +96,11 @@ class Settings(BaseSettings):
     crawl_retry_max_seconds: float = Field(7 * 24 * 3600.0, gt=0)
     # Automatic searching: each beat run queues at most this many searches (highest priority first).
     crawl_auto_search_batch: int = Field(10, ge=0, le=1000)
+    # Top lists (crawl.top_list): MAM audiobook categories browsed by snatches over the last N days;
+    # their top books become *suggestions* a person approves. "" = off.
+    crawl_top_list_categories: str = ""
+    crawl_top_list_days: int = Field(7, ge=1, le=365)
+    crawl_top_list_size: int = Field(10, ge=1, le=100)
     abs_url: str = "http://127.0.0.1:13378"
     abs_token: SecretStr | None = None
     qbit_url: str = "http://127.0.0.1:8081"
@@ -121,6 +140,7 @@ class Settings(BaseSettings):
     schedule_gaps_detect: int = 7 * 24 * 3600
     schedule_account_refresh: int = 3600
     schedule_crawl_auto_search: int = 30 * 60
+    schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 
@@ -166,6 +186,12 @@ class Settings(BaseSettings):
             if len(parts) != 3 or not all(p.replace(".", "", 1).isdigit() for p in parts):
                 raise ValueError(f"MAMC_RETRY_POLICIES[{pool}]={text!r}: expected BASE/CAP/MAX_RETRIES, e.g. 5/300/5")
         return value
+
+    @field_validator("crawl_top_list_categories")
+    @classmethod
+    def _top_list_categories(cls, value: str) -> str:
+        """Comma-separated MAM category ids ("41,47"); normalised, duplicates dropped, order kept."""
+        return ",".join(str(c) for c in parse_categories(value))
 
     @field_validator("api_rate_limit")
     @classmethod
@@ -231,6 +257,11 @@ class Settings(BaseSettings):
     def precedence(self, field: str) -> list[str]:
         """Sources for ``field``, strongest first (the field's own order, else the default one)."""
         return self.metadata_precedence.get(field) or self.metadata_precedence["default"]
+
+    @property
+    def top_list_categories(self) -> tuple[int, ...]:
+        """``MAMC_CRAWL_TOP_LIST_CATEGORIES`` as ids; () when top lists are off."""
+        return parse_categories(self.crawl_top_list_categories)
 
     def limits(self) -> dict[str, Limit]:
         return {key: Limit.parse(text) for key, text in self.rate_limits.items()}

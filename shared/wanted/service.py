@@ -345,3 +345,85 @@ def unfollow(session: Session, follow_id: int) -> bool:
     retire(session, reason=WantedReason.FOLLOWED_AUTHOR, scope="follow_id", scope_id=follow_id, keep=[])
     session.execute(delete(Follow).where(Follow.id == follow_id))
     return True
+
+
+# -- suggestions (top lists) -----------------------------------------------------------------------
+
+#: A suggestion ranks below what the user or a scan asked for; approving it keeps this priority.
+SUGGESTION_PRIORITY = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A work a top list proposes (``crawl.top_list``); ``source`` says where it was seen."""
+
+    title: str
+    authors: list[str]
+    language: str
+    series_name: str | None = None
+    position: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return wanted_key(self.title, self.authors)
+
+    def values(self) -> dict[str, Any]:
+        return {"key": self.key, "reason": WantedReason.TOP_LIST, "reasons": [WantedReason.TOP_LIST],
+                "state": WantedState.SUGGESTED, "priority": SUGGESTION_PRIORITY, "priority_manual": False,
+                "title": self.title, "authors": self.authors,
+                "author_keys": sorted({author_key(a) for a in self.authors}), "series_name": self.series_name,
+                "position": self.position, "sort_key": position_sort_key(self.position), "language": self.language,
+                "sources": {"top_list": self.source}}
+
+
+@dataclass(frozen=True, slots=True)
+class Suggested:
+    """What :func:`suggest` did with one work: ``inserted`` new (``suggested``), else an existing row
+    that only gained the reason (its ``state`` as it was, unchanged)."""
+
+    wanted_id: int
+    key: str
+    inserted: bool
+    state: WantedState
+
+
+def suggest(session: Session, rows: list[Suggestion]) -> list[Suggested]:
+    """Add top-list works: a new work is inserted ``suggested`` (never searched nor grabbed until a
+    person approves it); a work already on the list only gains the ``top_list`` reason and the latest
+    sighting in ``sources``. Its state never changes (an ignored one stays ignored, a wanted one
+    stays wanted), nor its priority, title or series."""
+    unique: dict[str, Suggestion] = {}
+    for r in rows:  # the first sighting of a work wins
+        unique.setdefault(r.key, r)
+    if not unique:
+        return []
+    # in the order given (most snatched first), so new ids list a category's books in rank order
+    stmt = insert(Wanted).values([r.values() for r in unique.values()])
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={
+        "reasons": text(_SET_UNION),
+        "sources": text("wanted.sources || excluded.sources"), "updated_at": text("now()")})
+    done: Any = session.execute(stmt.returning(Wanted.id, Wanted.key, Wanted.state,
+                                               literal_column("(xmax = 0)").label("inserted"))).all()
+    return [Suggested(r.id, r.key, bool(r.inserted), WantedState(r.state)) for r in done]
+
+
+class NotASuggestion(PermanentError):
+    """Only a suggestion can be approved; the entry is in another state (the API answers 409)."""
+
+    def __init__(self, wanted_id: int, current: WantedState) -> None:
+        super().__init__(f"wanted entry {wanted_id} is {current}, not a suggestion: there is nothing to approve")
+        self.wanted_id = wanted_id
+        self.current = current
+
+
+def approve(session: Session, wanted_id: int) -> Wanted:
+    """A person approves a suggestion: ``suggested -> wanted`` (searched from then on). Approving an
+    entry already ``wanted`` changes nothing (a second click); any other state is
+    :class:`NotASuggestion` (an ignored entry is un-ignored, a pipeline's entry is not the user's)."""
+    row = lock(session, wanted_id)
+    if row.state == WantedState.WANTED:
+        return row
+    if row.state != WantedState.SUGGESTED:
+        raise NotASuggestion(wanted_id, row.state)
+    return transition(session, wanted_id, WantedState.WANTED, reason="suggestion approved by the user")

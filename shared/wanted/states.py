@@ -45,6 +45,7 @@ class WantedReason(StrEnum):
     SERIES_GAP = "series_gap"
     FOLLOWED_AUTHOR = "followed_author"
     WISHLIST = "wishlist"
+    TOP_LIST = "top_list"  # popular on MAM in a chosen category: suggested, never wanted until approved
 
 
 class FollowMode(StrEnum):

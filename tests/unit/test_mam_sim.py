@@ -4,6 +4,7 @@ links, the log's redaction, the catalogue builder, and torrent content that matc
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -83,6 +84,32 @@ def test_root_numbers_as_strings(state: MamSimState) -> None:
     with http(state) as client:
         body = client.post("/tor/js/loadSearchJSONbasic.php", json={"tor": {"text": "moon"}, "perpage": 5}).json()
     assert body["total_found"] == "8" and body["perpage"] == "5"
+
+
+def test_browsing_categories_over_a_date_window_by_snatches(state: MamSimState) -> None:
+    """What a top list asks: a category (or several), main_cat 13, [startDate, endDate) in days or
+    unix time, snatchedDesc."""
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    state.catalogue = build_catalogue([
+        {"title": "Old", "category": 41, "times_completed": 999, "added": day - timedelta(days=8)},
+        {"title": "First Day", "category": 41, "times_completed": 5, "added": day - timedelta(days=7)},
+        {"title": "Busy", "category": 41, "times_completed": 300, "added": day - timedelta(days=2)},
+        {"title": "Space", "category": 47, "times_completed": 200, "added": day - timedelta(days=1)},
+        {"title": "Today", "category": 41, "times_completed": 900, "added": day},
+        {"title": "Ebook", "category": 41, "main_cat": 14, "times_completed": 800, "added": day - timedelta(days=1)},
+    ])
+
+    def browse(cats: list[str], start: object, end: object) -> list[str]:
+        with http(state) as client:
+            body = client.post("/tor/js/loadSearchJSONbasic.php", json={
+                "tor": {"text": "", "cat": cats, "main_cat": [13], "sortType": "snatchedDesc",
+                        "startDate": start, "endDate": end}, "perpage": 25}).json()
+        return [r["title"] for r in body.get("data", [])]
+
+    assert browse(["41"], "2026-11-24", "2026-12-01") == ["Busy", "First Day"]
+    assert browse(["41", "47"], "2026-11-24", "2026-12-01") == ["Busy", "Space", "First Day"]
+    start, end = int((day - timedelta(days=7)).timestamp()), int(day.timestamp())
+    assert browse(["0"], start, end) == ["Busy", "Space", "First Day"]
 
 
 @pytest.mark.parametrize("spec", [{"title": "x", "colour": "red"}, {"title": "x", "quirks": ["sparkly"]}])

@@ -1,4 +1,5 @@
-"""Crawl pool tasks: ``account.refresh``, ``crawl.search`` and ``crawl.auto_search``.
+"""Crawl pool tasks: ``account.refresh``, ``crawl.search``, ``crawl.auto_search`` and ``crawl.top_list``
+(suggestions from MAM's most snatched, in workers/crawl/top_list.py).
 
 Bodies reach MAM only through :func:`workers.crawl.session.mam_session`, which carries the account's
 rules (budget, back-off, the 403 stop); results hold ids and figures, never the cookie.
@@ -12,7 +13,14 @@ from typing import Any
 from celery import Celery
 
 from shared.crawl import searches
-from shared.crawl.jobs import ACCOUNT_REFRESH, CRAWL_AUTO_SEARCH, CRAWL_SEARCH, CrawlSearchArgs, search_dedupe_key
+from shared.crawl.jobs import (
+    ACCOUNT_REFRESH,
+    CRAWL_AUTO_SEARCH,
+    CRAWL_SEARCH,
+    CRAWL_TOP_LIST,
+    CrawlSearchArgs,
+    search_dedupe_key,
+)
 from shared.crawl.profile_store import load_profile
 from shared.crawl.targets import build_target, remember_snatched, target_summary
 from shared.engine import ledger
@@ -29,6 +37,7 @@ from workers.crawl.account import current_account, refresh
 from workers.crawl.search import ShapeMemory, run_search
 from workers.crawl.search_cache import SearchCache
 from workers.crawl.session import mam_session
+from workers.crawl.top_list import top_list
 
 #: How often a search waiting for its wishlist entry's resolution looks again.
 RESOLUTION_POLL_SECONDS = 2.0
@@ -102,3 +111,4 @@ def register(app: Celery) -> None:
     job_task(app, ACCOUNT_REFRESH)(account_refresh)
     job_task(app, CRAWL_SEARCH)(crawl_search)
     job_task(app, CRAWL_AUTO_SEARCH)(crawl_auto_search)
+    job_task(app, CRAWL_TOP_LIST)(top_list)
