@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api import cursor
 from api.deps import get_session
-from api.problems import Problem
+from api.problems import Problem, documented
 from shared.infra.settings import get_settings
 from shared.wanted import queries, service
 from shared.wanted.schemas import FollowOut, WantedOut
@@ -53,6 +53,15 @@ def list_wanted(
     where = queries.WantedFilter(reason=reason, state=state, author=author, series=series)
     page = queries.list_wanted(session, where, limit=limit, after=after)
     return WantedPage(items=page.items, next_cursor=cursor.encode(*page.last_key()) if page.more else None)
+
+
+@router.get("/wanted/{wanted_id}", response_model=WantedOut, responses=documented(404))
+def read_wanted(wanted_id: int, session: SessionDep) -> WantedOut:
+    """One entry; an id that resolution merged into another entry answers as the surviving one."""
+    found = queries.get_wanted(session, wanted_id)
+    if found is None:
+        raise Problem(404, "Not wanted", f"no wanted entry {wanted_id}")
+    return found
 
 
 class WishlistIn(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.models.metadata import Follow, Wanted, author_key
 from shared.normalize import fold_name
 from shared.wanted.schemas import FollowOut, WantedOut
+from shared.wanted.service import current_id
 from shared.wanted.states import WantedReason, WantedState
 
 
@@ -70,8 +71,9 @@ def list_wanted(session: Session, where: WantedFilter, *, limit: int,
 
 
 def get_wanted(session: Session, wanted_id: int) -> WantedOut | None:
-    """One entry as stored now (re-read, so defaults and other writers' changes show)."""
-    row = session.get(Wanted, wanted_id, populate_existing=True)
+    """One entry as stored now (re-read, so defaults and other writers' changes show); an id merged
+    into another entry answers as that entry."""
+    row = session.get(Wanted, current_id(session, wanted_id), populate_existing=True)
     return WantedOut.of(row) if row is not None else None
 
 

@@ -27,6 +27,16 @@ class SeriesRef(BaseModel):
     position: str | None
 
 
+class SearchState(BaseModel):
+    """Where the crawl pool is with the entry: its chosen candidate, and when it looks again."""
+
+    chosen_torrent_id: int | None
+    last_search_id: int | None
+    last_searched_at: IsoDatetime | None
+    next_search_at: IsoDatetime | None
+    misses: int
+
+
 class WantedOut(BaseModel):
     id: int
     title: str | None
@@ -41,6 +51,9 @@ class WantedOut(BaseModel):
     asin: str | None
     release_date: str | None
     sources: dict[str, Any]
+    runtime_seconds: float | None = None
+    narrators: list[str] = []
+    search: SearchState | None = None
     created_at: IsoDatetime
     updated_at: IsoDatetime
 
@@ -53,8 +66,17 @@ class WantedOut(BaseModel):
         return cls(id=w.id, title=w.title, authors=w.authors, reason=WantedReason(w.reason),
                    reasons=[WantedReason(r) for r in w.reasons], state=w.state, priority=w.priority,
                    priority_manual=w.priority_manual, series=series, language=w.language, asin=w.asin,
-                   release_date=w.release_date, sources=w.sources, created_at=w.created_at,
+                   release_date=w.release_date, sources=w.sources, runtime_seconds=w.runtime_seconds,
+                   narrators=list(w.narrators or []), search=_search_state(w), created_at=w.created_at,
                    updated_at=w.updated_at)
+
+
+def _search_state(w: Wanted) -> SearchState | None:
+    if w.last_search_id is None:
+        return None
+    return SearchState(chosen_torrent_id=w.chosen_torrent_id, last_search_id=w.last_search_id,
+                       last_searched_at=w.last_searched_at, next_search_at=w.next_search_at,
+                       misses=w.search_misses)
 
 
 class FollowOut(BaseModel):
