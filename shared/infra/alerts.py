@@ -1,12 +1,17 @@
 """Raise and resolve operator alerts (the ``alerts`` table): at most one open alert per kind.
 
 Callers flush, never commit: an alert is raised in the same transaction as the state change it
-reports (the MAM session marked invalid), so the two cannot disagree.
+reports (the MAM session marked invalid), so the two cannot disagree. A message is shown as is by
+``GET /api/v1/alerts``: callers put in it only what is already redacted (never a cookie or passkey).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -31,3 +36,31 @@ def resolve_alerts(session: Session, kind: str) -> int:
 
 def open_alert(session: Session, kind: str) -> Alert | None:
     return session.scalar(select(Alert).where(Alert.kind == kind, Alert.resolved_at.is_(None)))
+
+
+AlertState = Literal["open", "resolved", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    items: list[Alert]
+    more: bool
+
+    def last_key(self) -> tuple[str, int]:
+        """The (created_at, id) the next page continues after."""
+        last = self.items[-1]
+        return last.created_at.isoformat(), last.id
+
+
+def list_alerts(session: Session, *, state: AlertState = "open", limit: int = 50,
+                before: tuple[datetime, int] | None = None) -> AlertPage:
+    """Newest raised first, ``limit`` alerts after the keyset ``before`` (created_at, id)."""
+    stmt = select(Alert)
+    if state == "open":
+        stmt = stmt.where(Alert.resolved_at.is_(None))
+    elif state == "resolved":
+        stmt = stmt.where(Alert.resolved_at.is_not(None))
+    if before is not None:
+        stmt = stmt.where(tuple_(Alert.created_at, Alert.id) < tuple_(*before))
+    rows = list(session.scalars(stmt.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit + 1)))
+    return AlertPage(rows[:limit], len(rows) > limit)

@@ -6,6 +6,7 @@ fails here, and so does a line in .env.example naming a variable that no longer 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -68,3 +69,23 @@ def test_readme_has_the_two_quick_start_commands() -> None:
     text = README.read_text()
     assert "make up" in text
     assert "make test" in text
+
+
+def _profile_defaults() -> dict[str, object]:
+    """Every leaf of the quality profile as ``field`` or ``weights.field`` → its default, as JSON."""
+    from shared.crawl.choice import QualityProfile
+
+    out: dict[str, object] = {}
+    for name, value in QualityProfile().model_dump(mode="json").items():
+        if isinstance(value, dict):
+            out.update({f"{name}.{sub}": v for sub, v in value.items()})
+        else:
+            out[name] = value
+    return out
+
+
+@pytest.mark.parametrize(("field", "default"), sorted(_profile_defaults().items()))
+def test_quality_profile_field_is_documented_with_its_default(field: str, default: object) -> None:
+    row = re.search(rf"^\| `{re.escape(field)}` \| `([^`]*)` \|", CONFIGURATION.read_text(), re.MULTILINE)
+    assert row, f"quality profile field {field} has no row in docs/configuration.md"
+    assert json.loads(row.group(1)) == default, f"docs/configuration.md gives {field} the default {row.group(1)}"

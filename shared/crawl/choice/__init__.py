@@ -20,7 +20,8 @@ Public API::
     Candidate: torrent_id, title, chosen, acceptable, score, breakdown (per component + cost), match
                (MatchConfidence), quality (QualityScore), cost (Cost), rejections (Rejection: code, reason),
                edition (EditionTraits), as_dict() (one item of GET /api/v1/wanted/{id}/candidates)
-    QualityProfile (pydantic; GET/PUT /api/v1/settings/quality-profile), with weights: ScoreWeights and
+    QualityProfile (pydantic; GET/PUT /api/v1/settings/quality-profile, stored and read by
+               shared.crawl.profile_store.load_profile), with weights: ScoreWeights and
                spending: SpendingPolicy. Target, OwnedRecording (frozen dataclasses, keyword-only).
     RejectionCode, CostKind, QueryKind: string enums (their values are stored and shown).
 
