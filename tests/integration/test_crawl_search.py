@@ -217,3 +217,55 @@ def test_only_searchable_entries_are_searched(api: tuple[str, dict[str, Any]]) -
     assert httpx.get(f"{base}/api/v1/wanted/999999/candidates", headers=h).status_code == 404
     bad = httpx.post(f"{base}/api/v1/wanted/{suggested}/search", headers=h, json={"dry_run": "maybe"})
     assert bad.status_code == 422
+
+
+def test_an_expired_cookie_parks_every_search_and_a_new_one_resumes_them_leaking_nothing(
+    stack: Stack, api: tuple[str, dict[str, Any]], mam: MamSimState,
+) -> None:
+    from shared.crawl.session import GATE
+    from tests.integration.test_mam_account import Api, scan_for_secrets
+    from tests.sims.mam.render import dl_hash
+
+    base, h = api
+    stack.worker("crawl", concurrency=2)  # a second process
+    client = Api(base, "")
+    client.headers = h
+    mam.rotate_every = 3
+    titles = [f"The Glass Orchard Part {n}" for n in range(6)]
+    for n, title in enumerate(titles):
+        mam.catalogue.append(build_catalogue([{**BOOK, "title": title, "id": 500_000 + n}])[0])
+    ids = [want(title, ["Mira Calloway"], runtime=11 * HOURS) for title in titles]
+    first = client.call("POST", f"/api/v1/wanted/{ids[0]}/search")
+    assert first.status_code == 202
+    assert wait_state(first.json()["id"], ("succeeded", "failed", "dead"), 90).state == "succeeded"
+
+    mam.expire()
+    sent_before = len(mam.log)
+    jobs = []
+    for wanted_id in ids[1:]:
+        r = client.call("POST", f"/api/v1/wanted/{wanted_id}/search")
+        assert r.status_code == 202, r.text
+        jobs.append(r.json()["id"])
+    for job_id in jobs:
+        parked = wait_state(job_id, ("waiting", "succeeded", "failed", "dead"), 60)
+        assert parked.state == "waiting" and parked.parked_on == GATE, (parked.state, parked.error)
+        assert parked.attempts == 0
+    assert [e.status for e in mam.log[sent_before:]] == [403], "the first 403 must stop every MAM job"
+
+    r = client.call("PUT", "/api/v1/account/session", json={"mam_id": mam.set_session()})
+    assert r.status_code == 204
+    for job_id, wanted_id in zip(jobs, ids[1:], strict=True):
+        done = wait_state(job_id, ("succeeded", "failed", "dead"), 120)
+        assert done.state == "succeeded" and done.attempts == 1, (done.error, stack.logs())
+        shown = client.call("GET", f"/api/v1/wanted/{wanted_id}/candidates").json()
+        assert shown["state"] == "wanted" and shown["search"]["outcome"] == "chosen"
+    with session_scope() as s:
+        assert s.scalar(text("SELECT count(*) FROM jobs WHERE state IN ('dead', 'failed')")) == 0
+        searched = "\n".join(str(r) for r in s.execute(text(
+            "SELECT queries::text, target::text, summary FROM mam_searches "
+            "UNION ALL SELECT item::text, title, '' FROM mam_candidates "
+            "UNION ALL SELECT sources::text, '', '' FROM wanted")))
+    stack.stop()
+    secrets = [*mam.issued, mam.passkey, *(dl_hash(t.id, mam.dl_secret) for t in mam.catalogue)]
+    client.bodies.append(searched)  # the stored decisions are scanned with the API's answers
+    scan_for_secrets(stack.workdir, client, secrets)
