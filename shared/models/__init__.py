@@ -2,6 +2,7 @@
 
 from shared.models.alerts import Alert
 from shared.models.crawl import AppSetting, MamAccountSnapshot, MamCandidate, MamSearch, MamSession, MamSnatched
+from shared.models.download import Download, GovernorDecision, Obligation, Spend
 from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
 from shared.models.library import (
     Author,
@@ -46,3 +47,5 @@ __all__ += [
 ]
 
 __all__ += ["Alert", "AppSetting", "MamAccountSnapshot", "MamCandidate", "MamSearch", "MamSession", "MamSnatched"]
+
+__all__ += ["Download", "GovernorDecision", "Obligation", "Spend"]
