@@ -126,6 +126,7 @@ def _catalogue() -> dict[str, JobType[Any]]:
         from shared.crawl import jobs as _crawl  # noqa: F401
         from shared.library import jobs as _library  # noqa: F401
         from shared.metadata import jobs as _metadata  # noqa: F401
+        from shared.notify import jobs as _notify  # noqa: F401
         from shared.wanted import jobs as _wanted  # noqa: F401
 
         _catalogue_loaded = True

@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     crawl_retry_max_seconds: float = Field(7 * 24 * 3600.0, gt=0)
     # Automatic searching: each beat run queues at most this many searches (highest priority first).
     crawl_auto_search_batch: int = Field(10, ge=0, le=1000)
+    # Notifications: Apprise URLs (space or comma separated; they often hold tokens: a secret), and
+    # the event kinds switched off (comma separated: grabbed, download_stalled, hit_and_run_risk,
+    # mam_session_invalid, unsat_near_limit, vip_expiring, points_near_cap).
+    notify_urls: SecretStr | None = None
+    notify_disabled: str = ""
+    # Account notifications: unsatisfied within this many of the limit; VIP ending within this
+    # many days; bonus points at or above this (MAM caps them at 99,999).
+    notify_unsat_headroom: int = Field(10, ge=0)
+    notify_vip_days: float = Field(7.0, ge=0)
+    notify_points_near: float = Field(95_000.0, ge=0)
     # Top lists (crawl.top_list): MAM audiobook categories browsed by snatches over the last N days;
     # their top books become *suggestions* a person approves. "" = off.
     crawl_top_list_categories: str = ""
@@ -198,6 +208,17 @@ class Settings(BaseSettings):
     def _api_limit_parses(cls, value: str) -> str:
         Limit.parse(value)
         return value
+
+    @field_validator("notify_disabled")
+    @classmethod
+    def _known_events(cls, value: str) -> str:
+        from shared.notify.events import EventKind
+
+        names = [k.strip() for k in value.split(",") if k.strip()]
+        unknown = sorted(set(names) - {k.value for k in EventKind})
+        if unknown:
+            raise ValueError(f"unknown notification kinds {unknown}; known: {', '.join(k.value for k in EventKind)}")
+        return ",".join(names)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -1,0 +1,1 @@
+"""The download pool: grabs into qBittorrent, the monitor, bonus-point spends."""

@@ -1,0 +1,1 @@
+"""Delivering notifications (``notify.send``) through Apprise."""
