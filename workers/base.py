@@ -21,7 +21,7 @@ from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from shared.engine import ledger
+from shared.engine import gates, ledger
 from shared.engine.dispatch import consumed
 from shared.engine.jobtypes import ArgsT, JobType
 from shared.engine.pools import RetryPolicy, pool_config
@@ -152,7 +152,7 @@ class LedgerTask(Task):
 
     def _park(self, jid: uuid.UUID, attempt_id: int, exc: Parked) -> Any:
         with session_scope() as s:
-            outcome = ledger.park(s, jid, attempt_id, gate=exc.gate, reason=describe(exc),
+            outcome = gates.park(s, jid, attempt_id, gate=exc.gate, reason=describe(exc),
                                   still_closed=exc.still_closed)
         log.warning("job %s %s until %s opens (not an attempt): %s", jid, outcome, exc.gate, exc)
         return {"parked": exc.gate, "outcome": outcome}

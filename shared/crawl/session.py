@@ -10,7 +10,7 @@ logged or put in job arguments. Its *state* lives in ``mam_sessions``:
   :data:`GATE` (``waiting``, no attempt counted) and an alert ``mam_session_invalid`` is open.
 
 Entering a cookie (:func:`enter_cookie`) makes the session valid, resolves the alert and releases
-every parked MAM job, in one transaction under the gate's lock (see ``ledger.gate_lock``). Each
+every parked MAM job, in one transaction under the gate's lock (see ``gates.gate_lock``). Each
 entered cookie starts a new *epoch*: a 403 or a renewed cookie arriving for an older epoch's
 cookie is ignored, so a slow answer to an old cookie can neither undo nor overwrite a new one.
 """
@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.engine import ledger
+from shared.engine import gates
 from shared.infra.alerts import raise_alert, resolve_alerts
 from shared.infra.clock import utcnow
 from shared.infra.secret_store import effective_secret, put_secret
@@ -96,7 +96,7 @@ def enter_cookie(session: Session, value: str) -> int:
     value = value.strip()
     if not value:
         raise ValueError("mam_id must not be empty")
-    ledger.gate_lock(session, GATE)
+    gates.gate_lock(session, GATE)
     put_secret(session, SECRET_NAME, value)
     stmt = insert(MamSession).values(account=ACCOUNT, state="valid", epoch=1, reason=None, changed_at=utcnow())
     session.execute(stmt.on_conflict_do_update(
@@ -105,7 +105,7 @@ def enter_cookie(session: Session, value: str) -> int:
               "renewed_at": None},
     ))
     resolve_alerts(session, ALERT_KIND)
-    return ledger.release(session, GATE)
+    return gates.release(session, GATE)
 
 
 def mark_invalid(session: Session, epoch: int, refused: str, reason: str) -> bool:
@@ -114,7 +114,7 @@ def mark_invalid(session: Session, epoch: int, refused: str, reason: str) -> boo
     Returns False, changing nothing, when that cookie is no longer the one in use: a person entered a
     newer one, or MAM renewed it and the old value outlived its grace while the request waited (the
     job then runs again with the current value). ``reason`` must already be redacted."""
-    ledger.gate_lock(session, GATE)
+    gates.gate_lock(session, GATE)
     row = _row(session, lock=True)
     if row is None:
         row = MamSession(account=ACCOUNT, state="valid", epoch=0)
@@ -138,7 +138,7 @@ def keep_renewed(session: Session, epoch: int, value: str) -> bool:
     value = value.strip()
     if not value:
         return False
-    ledger.gate_lock(session, GATE)
+    gates.gate_lock(session, GATE)
     row = _row(session, lock=True)
     if row is None:
         row = MamSession(account=ACCOUNT, state="valid", epoch=0)

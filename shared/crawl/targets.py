@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from shared.crawl.choice import OwnedRecording, Target
 from shared.crawl.session import ACCOUNT
 from shared.models.crawl import MamSnatched
-from shared.models.metadata import Wanted, author_key
+from shared.models.metadata import Wanted
+from shared.names import author_key
 from shared.normalize import fold_name
 from shared.positions import SeriesPosition
 

@@ -7,16 +7,14 @@ cannot both run it: the claim admits exactly the current dispatch of the current
 States: queued → running → succeeded | failed | dead | retrying → running ...; a parent whose
 children run is ``waiting`` (no worker slot held) and its last child completes it. ``failed`` is
 a final, non-transient error; ``dead`` means retries or the attempt cap ran out (replayable).
-A rate-limit wait leaves the job ``queued`` and counts no attempt; a job parked on a closed gate
-(``park``: the MAM session is invalid) is ``waiting`` with ``parked_on`` set, counts no attempt
-either, and runs again when the gate's owner releases it (``release``).
+A rate-limit wait leaves the job ``queued`` and counts no attempt (:func:`take_back`); parking on a
+closed gate until an operator acts is :mod:`shared.engine.gates`.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack, cast
@@ -430,6 +428,16 @@ def retry(
     return "retrying"
 
 
+def take_back(session: Session, job: Job, attempt: JobAttempt) -> None:
+    """Undo the claim of ``attempt``: its row goes and the job's counters are taken back, so a wait
+    (a rate limit, a closed gate) is never counted as an attempt and can never dead-letter a job."""
+    session.delete(attempt)
+    job.attempts -= 1
+    job.lifetime_attempts -= 1
+    job.running_attempt_id = None
+    job.heartbeat_at = None
+
+
 def defer(
     session: Session,
     job_id: uuid.UUID,
@@ -446,82 +454,13 @@ def defer(
         attempt = session.get(JobAttempt, attempt_id)
         if attempt is None or not owns(job, attempt):
             return job.state
-        session.delete(attempt)
-        job.attempts -= 1
-        job.lifetime_attempts -= 1
-        job.running_attempt_id = None
-        job.heartbeat_at = None
+        take_back(session, job, attempt)
     elif job.state in TERMINAL_STATES:
         return job.state
     job.state = "queued"
     job.rate_limit_waits += 1
     redispatch(session, job, delay=wait, max_countdown=max_countdown)
     return "queued"
-
-
-# -- gates: parking until an operator acts --------------------------------------------------------
-
-
-def gate_lock(session: Session, gate: str) -> None:
-    """Serialise parking on ``gate`` with its release (a transaction-scoped advisory lock).
-
-    The gate's owner takes it around "open the gate + release"; ``park`` takes it around "is it still
-    closed? + park". Whichever commits second sees the other's effect, so no job parks after the
-    release that should have freed it.
-    """
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "mamc:gate:" + gate})
-
-
-def park(
-    session: Session,
-    job_id: uuid.UUID,
-    attempt_id: int,
-    *,
-    gate: str,
-    reason: str,
-    still_closed: Callable[[Session], bool],
-) -> str:
-    """The running attempt stops and the job waits for ``gate`` (``waiting``, ``parked_on``), holding no
-    worker slot and no message. Not an attempt: its row is removed and the counters are taken back,
-    like a rate-limit wait, so a gate closed for days never dead-letters anything. If the gate opened
-    in the meantime the job is simply queued again."""
-    gate_lock(session, gate)
-    job = lock_job(session, job_id)
-    attempt = session.get(JobAttempt, attempt_id)
-    if job is None or attempt is None:
-        return "gone"
-    if not owns(job, attempt):
-        return job.state
-    session.delete(attempt)
-    job.attempts -= 1
-    job.lifetime_attempts -= 1
-    job.running_attempt_id = None
-    job.heartbeat_at = None
-    if not still_closed(session):
-        job.state = "queued"
-        redispatch(session, job)
-        return "queued"
-    job.state = "waiting"
-    job.parked_on = gate
-    job.error = reason
-    job.not_before = None
-    job.dispatched_at = None
-    return "parked"
-
-
-def release(session: Session, gate: str) -> int:
-    """Queue again every job parked on ``gate`` (a new dispatch each, published after commit).
-
-    Call it with :func:`gate_lock` held, in the transaction that opens the gate."""
-    jobs = session.scalars(
-        select(Job).where(Job.state == "waiting", Job.parked_on == gate).with_for_update()
-    ).all()
-    for job in jobs:
-        job.state = "queued"
-        job.parked_on = None
-        job.error = None
-        redispatch(session, job)
-    return len(jobs)
 
 
 # -- parents and children -------------------------------------------------------------------------

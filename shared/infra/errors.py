@@ -73,8 +73,8 @@ class Parked(MamcError):
 
     Not a :class:`TransientError`: time alone does not open a gate, an operator does (a new MAM
     cookie), so retrying would only burn attempts and, against MAM, break its rules. The task base
-    hands the job to ``ledger.park``, which keeps it ``waiting`` without counting the attempt until
-    the gate's owner releases it (``ledger.release``). ``still_closed(session)`` is asked under the
+    hands the job to ``gates.park``, which keeps it ``waiting`` without counting the attempt until
+    the gate's owner releases it (``gates.release``). ``still_closed(session)`` is asked under the
     gate's lock just before parking: a gate reopened meanwhile re-queues the job instead, so a
     release can never miss a job that was about to park.
     """

@@ -77,7 +77,7 @@ class Job(Base):
     children_pending: Mapped[int] = mapped_column(Integer, default=0)
     children_failed: Mapped[int] = mapped_column(Integer, default=0)
     phase: Mapped[str | None] = mapped_column(String(32))
-    #: A ``waiting`` job with no children waits for this gate to open (``ledger.park``/``release``).
+    #: A ``waiting`` job with no children waits for this gate to open (``gates.park``/``release``).
     parked_on: Mapped[str | None] = mapped_column(String(64))
     progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
     progress_total: Mapped[int | None] = mapped_column(BigInteger)

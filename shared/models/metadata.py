@@ -45,30 +45,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.infra.db import Base
+from shared.names import author_keys
 from shared.normalize import fold_name
 from shared.wanted.states import INITIAL, WantedState
 
 MATCH_STATES = ("applied", "review", "rejected", "unmatched")
-
-_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq"})
-
-
-def natural_name(name: str) -> str:
-    """ "Abbott, Ada" -> "Ada Abbott": taggers write "Last, First", providers "First Last".
-
-    One comma followed by something that is not a suffix ("Smith, Jr.") is read as "Last, First".
-    """
-    text = name.strip()
-    if text.count(",") == 1:
-        last, first = (part.strip() for part in text.split(","))
-        if first and last and first.lower().rstrip(".") not in _NAME_SUFFIXES:
-            return f"{first} {last}"
-    return text
-
-
-def author_key(name: str) -> str:
-    """Identity of a person across sources: "Abbott, Ada" and "Ada Abbott" are one author."""
-    return fold_name(natural_name(name))
 
 
 def wanted_key(title: str, authors: list[str] | tuple[str, ...]) -> str:
@@ -76,7 +57,7 @@ def wanted_key(title: str, authors: list[str] | tuple[str, ...]) -> str:
 
     The same book wanted as a series gap, by a followed author and on the wishlist is one row.
     """
-    keys = sorted({k for k in (author_key(a) for a in authors) if k})
+    keys = sorted(author_keys(authors))
     return "\x1f".join([fold_name(title), *keys])
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, TextClause, select, text
 from sqlalchemy.orm import Session
 
-from shared.models.metadata import Follow, Wanted, author_key
+from shared.models.metadata import Follow, Wanted
+from shared.names import author_key
 from shared.normalize import fold_name
 from shared.wanted.schemas import FollowOut, WantedOut
 from shared.wanted.service import current_id

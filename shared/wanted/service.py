@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from shared.engine import ledger
 from shared.infra.clock import utcnow
 from shared.infra.errors import PermanentError
-from shared.models.metadata import Follow, Wanted, WantedAlias, author_key, wanted_key
+from shared.models.metadata import Follow, Wanted, WantedAlias, wanted_key
+from shared.names import author_key
 from shared.normalize import position_sort_key
 from shared.wanted.states import INITIAL, FollowMode, UnknownWanted, WantedReason, WantedState, check, user_may_ignore
 

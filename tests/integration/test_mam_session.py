@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.crawl import session as mam
-from shared.engine import ledger
+from shared.engine import gates, ledger
 from shared.infra.db import session_scope
 from shared.infra.secret_store import stored_secret
 from shared.models.alerts import Alert
@@ -90,7 +90,7 @@ def test_parking_counts_no_attempt_and_the_release_queues_the_job(settings_env: 
     with session_scope() as s:
         assert mam.mark_invalid(s, 1, "cookie-one-0123456789", "MAM: HTTP 403")
     with session_scope() as s:
-        assert ledger.park(s, job_id, attempt_id, gate=mam.GATE, reason="403",
+        assert gates.park(s, job_id, attempt_id, gate=mam.GATE, reason="403",
                            still_closed=mam.gate_closed) == "parked"
     parked = row(job_id)
     assert (parked.state, parked.parked_on, parked.attempts, parked.lifetime_attempts) == ("waiting", mam.GATE, 0, 0)
@@ -112,7 +112,7 @@ def test_a_job_parking_after_the_gate_reopened_is_queued_not_stranded(settings_e
         assert mam.mark_invalid(s, 1, "cookie-one-0123456789", "MAM: HTTP 403")
     assert enter("cookie-two-0123456789") == 0  # the release ran before this job parked
     with session_scope() as s:
-        outcome = ledger.park(s, job_id, attempt_id, gate=mam.GATE, reason="403", still_closed=mam.gate_closed)
+        outcome = gates.park(s, job_id, attempt_id, gate=mam.GATE, reason="403", still_closed=mam.gate_closed)
     assert outcome == "queued"
     again = row(job_id)
     assert (again.state, again.parked_on, again.attempts) == ("queued", None, 0)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.infra.db import session_scope
-from shared.models.metadata import author_key
+from shared.names import author_key
 from shared.normalize import fold_name
 from tests.integration.stack import Stack, api_headers, wait_for
 from tests.integration.test_metadata_gaps import FAST_LIMITS

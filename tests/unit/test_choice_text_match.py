@@ -16,7 +16,8 @@ from shared.crawl.choice.match import (
     match_torrent,
     series_verdict,
 )
-from shared.crawl.choice.text import names_agree, series_names_agree, strip_series_prefix, title_forms
+from shared.crawl.choice.text import series_names_agree, strip_series_prefix, title_forms
+from shared.names import names_agree
 from tests.fixtures.choice import target, torrent
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from shared.names import author_key, natural_name, series_core, title_forms, title_query
 from workers.metadata.match import choose, identifier_confidence, isbn13, score
-from workers.metadata.names import author_key, natural_name, series_core, title_forms, title_query
 from workers.metadata.providers.base import ProviderBook, SeriesRef
 from workers.metadata.recordings import LibraryRecording
 

@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.models.metadata import MetadataSeries, MetadataSeriesLink, MetadataSeriesWork, OwnedKey, wanted_key
+from shared.names import author_keys, series_core, similarity, title_forms
 from shared.normalize import split_series_title_hint
 from shared.positions import canonical_position
-from workers.metadata.names import author_keys, series_core, similarity, title_forms
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.records import book_from_json
 

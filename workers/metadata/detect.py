@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from shared.infra.clock import utcnow
 from shared.infra.settings import Settings
 from shared.models.metadata import MetadataSeries, MetadataSeriesLink, MetadataSeriesWork
+from shared.names import author_keys
 from shared.wanted.service import WantedRow, retire, sweep_owned, upsert_wanted
 from shared.wanted.states import WantedReason
 from workers.metadata.clusters import build_clusters, load_work_refs, store_clusters, store_owned_keys
 from workers.metadata.gaps import Book, Entry, Owned, SeriesGaps, compute, merge_entries
-from workers.metadata.names import author_keys
 
 
 def cluster_library(session: Session, settings: Settings) -> dict[str, Any]:

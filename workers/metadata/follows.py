@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from shared.infra.settings import Settings
 from shared.models.metadata import Follow, MetadataSeries
+from shared.names import author_keys
 from shared.positions import canonical_position
 from shared.wanted.service import WantedRow, retire, upsert_wanted
 from shared.wanted.states import FollowMode, WantedReason
 from workers.metadata.detect import load_owned
 from workers.metadata.gaps import Book, covers, kind_of, released
-from workers.metadata.names import author_keys
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.names import TitleForms, title_forms
 from shared.positions import SeriesPosition, canonical_position
-from workers.metadata.names import TitleForms, title_forms
 
 KINDS = ("primary", "novella", "prequel", "omnibus", "unknown")
 

@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.infra.errors import NotFound
-from shared.models.metadata import MetadataSeries, ProviderSeries, ProviderSeriesEntry, author_key
-from workers.metadata.names import series_core, similarity
+from shared.models.metadata import MetadataSeries, ProviderSeries, ProviderSeriesEntry
+from shared.names import author_key, series_core, similarity
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import SeriesListing
 from workers.metadata.providers.hardcover import HardcoverClient

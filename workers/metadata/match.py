@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.metadata.names import TitleForms, author_keys, authors_agree, title_forms
+from shared.names import TitleForms, author_keys, authors_agree, title_forms
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.base import ProviderBook
 from workers.metadata.recordings import LibraryRecording

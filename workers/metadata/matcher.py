@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.infra.errors import NotFound
+from shared.names import natural_name, title_query
 from workers.metadata.match import Decision, choose, identifier_confidence, isbn13
-from workers.metadata.names import natural_name, title_query
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.audnexus import AudnexusClient
 from workers.metadata.providers.hardcover import HardcoverClient

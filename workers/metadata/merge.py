@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from shared.infra.settings import METADATA_FIELDS, Settings
 from shared.models.metadata import FieldProvenance, RecordingMatch
+from shared.names import author_keys, series_core
 from shared.positions import canonical_position
-from workers.metadata.names import author_keys, series_core
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.recordings import LibraryRecording
 from workers.metadata.records import book_from_json

@@ -30,13 +30,13 @@ from shared.infra.errors import NotFound, PermanentError, RateLimited, Transient
 from shared.infra.settings import get_settings
 from shared.metadata.jobs import MetadataMatchArgs
 from shared.models.metadata import FieldProvenance, RecordingMatch
+from shared.names import natural_name, title_query
 from workers.context import JobContext
 from workers.metadata.clients import Clients
 from workers.metadata.match import Decision, choose, identifier_confidence, isbn13
 from workers.metadata.matcher import MatchRow, to_row
 from workers.metadata.matches import store_matches
 from workers.metadata.merge import merge_and_store
-from workers.metadata.names import natural_name, title_query
 from workers.metadata.providers.base import ProviderBook
 from workers.metadata.providers.googlebooks import GoogleBooksClient
 from workers.metadata.providers.itunes import ITunesClient

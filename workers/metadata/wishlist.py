@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from shared.infra.errors import NotFound
 from shared.models.metadata import Wanted
+from shared.names import natural_name, title_query
 from shared.positions import canonical_position
 from shared.wanted.service import Resolved, mark_unresolved, resolve_wish
 from workers.metadata.match import choose
-from workers.metadata.names import natural_name, title_query
 from workers.metadata.providers._normalize import normalize_language
 from workers.metadata.providers.audible import AudibleClient
 from workers.metadata.providers.base import ProviderBook

@@ -24,8 +24,9 @@ from enum import StrEnum
 from shared.crawl.choice.edition import EditionTraits
 from shared.crawl.choice.profile import QualityProfile
 from shared.crawl.choice.target import Target
-from shared.crawl.choice.text import names_agree, ratio, series_names_agree, title_forms
+from shared.crawl.choice.text import series_names_agree, title_forms
 from shared.crawl.torrent import MamTorrent
+from shared.names import names_agree, similarity
 from shared.normalize import split_series_title_hint
 from shared.positions import SeriesPosition
 
@@ -94,9 +95,9 @@ def _words_alike(wanted: list[str], offered: list[str]) -> float | None:
     """The likeness of two equally long word lists whose words pair up nearly equal, else None."""
     if len(wanted) != len(offered) or not wanted:
         return None
-    if any(ratio(a, b) < _WORD_LIKENESS for a, b in zip(wanted, offered, strict=True)):
+    if any(similarity(a, b) < _WORD_LIKENESS for a, b in zip(wanted, offered, strict=True)):
         return None
-    return ratio(" ".join(wanted), " ".join(offered))
+    return similarity(" ".join(wanted), " ".join(offered))
 
 
 def _contains(inner: list[str], outer: list[str]) -> bool:
@@ -128,7 +129,7 @@ def compare_titles(wanted: str, offered: str, prefixes: tuple[str, ...] = ()) ->
         return TitleVerdict.FUZZY, round(min(best, 0.97), 3)
     if any(_contains(a.split(), b.split()) for a in w_full for b in o_full):
         return TitleVerdict.LONGER, 0.2
-    likeness = max((ratio(a, b) for a in w_full for b in o_full), default=0.0)
+    likeness = max((similarity(a, b) for a in w_full for b in o_full), default=0.0)
     return TitleVerdict.DIFFERENT, round(min(likeness, 0.6) * 0.5, 3)
 
 

@@ -14,8 +14,8 @@ from shared.crawl.choice.edition import EditionTraits
 from shared.crawl.choice.match import MatchConfidence
 from shared.crawl.choice.profile import QualityProfile
 from shared.crawl.choice.target import Target
-from shared.crawl.choice.text import names_agree
 from shared.crawl.torrent import MamTorrent
+from shared.names import names_agree
 
 __all__ = ["QualityScore", "bitrate_score", "format_score", "narrator_score", "quality_score", "seeders_score"]
 

@@ -31,8 +31,8 @@ from shared.crawl.choice.match import (
 )
 from shared.crawl.choice.profile import QualityProfile
 from shared.crawl.choice.target import Target
-from shared.crawl.choice.text import names_agree
 from shared.crawl.torrent import AccountSnapshot, MamTorrent
+from shared.names import names_agree
 
 __all__ = ["Rejection", "RejectionCode", "hard_rejections"]
 

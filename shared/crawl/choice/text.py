@@ -1,9 +1,8 @@
-"""Comparable forms of titles, names and series for judging MAM rows.
+"""Comparable forms of MAM titles and series names, for judging MAM rows.
 
-A pure re-implementation of the few helpers ``workers/metadata/names.py`` keeps for provider records
-(shared code may not import ``workers``): the folding itself is :func:`shared.normalize.fold_name`
-and people's identity is :func:`shared.models.metadata.author_key`, so "J.R.R. Tolkien" and
-"Tolkien, J. R. R." are one person here exactly as in the library.
+The folding itself, people's identity and the likeness of two keys are :mod:`shared.names` (the
+metadata workers use the same module), so "J.R.R. Tolkien" and "Tolkien, J. R. R." are one person
+here exactly as in the library. What is left here is the chooser's own reading of MAM.
 
 Titles on MAM carry noise the wanted entry does not: "Discworld 01 - The Colour of Magic",
 "The Colour of Magic (Unabridged)", "The Colour of Magic: Discworld, Book 1". :func:`title_forms`
@@ -14,25 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from difflib import SequenceMatcher
 
-from shared.models.metadata import author_key
-from shared.normalize import fold_name, split_series_title_hint
+from shared.names import mam_series_core, plain, similarity
+from shared.normalize import split_series_title_hint
 
-__all__ = [
-    "author_keys",
-    "names_agree",
-    "plain",
-    "ratio",
-    "series_core",
-    "series_names_agree",
-    "strip_series_prefix",
-    "title_forms",
-    "title_words",
-]
+__all__ = ["series_names_agree", "strip_series_prefix", "title_forms", "title_words"]
 
-_PUNCT = re.compile(r"[^\w\s]+")
-_SPACE = re.compile(r"\s+")
 _ARTICLES = frozenset({"the", "a", "an"})
 #: A bracketed group anywhere: "(Unabridged)", "[64kbps]", "{Discworld #1}". Stripped for a second form.
 _BRACKETS = re.compile(r"\s*[(\[{][^()\[\]{}]*[)\]}]")
@@ -40,16 +26,7 @@ _BRACKETS = re.compile(r"\s*[(\[{][^()\[\]{}]*[)\]}]")
 _TRAILING_LABEL = re.compile(r"[\s,:\-]*(?:book|bk|volume|vol|part|no|#)\.?\s*\d+(?:\.\d+)?\s*$", re.IGNORECASE)
 #: Words uploaders append to titles that never belong to the book's own title.
 _NOISE = frozenset({"unabridged", "audiobook", "m4b", "mp3", "retail"})
-#: Generic words dropped from the end of series names ("The Expanse Series" == "The Expanse").
-_GENERIC = frozenset({"series", "saga", "chronicles", "chronicle", "cycle", "sequence", "trilogy", "books",
-                      "novels", "universe"})
 _SEPARATOR = re.compile(r"\s*(?::|\s-\s|\s\u2013\s|\s\u2014\s)\s*")
-
-
-def plain(text: str) -> str:
-    """Folded, punctuation-free, single-spaced: the key every comparison here uses."""
-    folded = fold_name(text).replace("&", " and ")
-    return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
 
 
 def title_words(text: str) -> tuple[str, ...]:
@@ -104,41 +81,7 @@ def title_forms(title: str, prefixes: Iterable[str] = ()) -> tuple[frozenset[str
     return frozenset(full), frozenset(short - full)
 
 
-def ratio(a: str, b: str) -> float:
-    """0..1 likeness of two keys (1.0 only when equal). difflib is enough for strings this short;
-    rapidfuzz is not a dependency of this project."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
-
-
-def author_keys(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(k for k in (author_key(n) for n in names) if k)
-
-
-def names_agree(left: Iterable[str], right: Iterable[str]) -> float | None:
-    """1.0 when one person is on both sides, else the best likeness of two keys (a typo, initials
-    spelled out); None when either side names nobody."""
-    a, b = author_keys(left), author_keys(right)
-    if not a or not b:
-        return None
-    if a & b:
-        return 1.0
-    return max(ratio(x, y) for x in a for y in b)
-
-
-def series_core(name: str) -> str:
-    """The distinctive part of a series name: no article, no ": subtitle", no trailing "Series"."""
-    words = plain(fold_name(name).split(":", 1)[0]).split()
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    while len(words) > 1 and words[-1] in _GENERIC:
-        words = words[:-1]
-    return " ".join(words)
-
-
 def series_names_agree(a: str, b: str) -> bool:
-    left, right = series_core(a), series_core(b)
-    return bool(left) and (left == right or ratio(left, right) >= 0.9)
+    """One series under two spellings: equal cores, or cores nearly alike (a typo, a plural)."""
+    left, right = mam_series_core(a), mam_series_core(b)
+    return bool(left) and (left == right or similarity(left, right) >= 0.9)
