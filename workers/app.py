@@ -14,24 +14,14 @@ from shared.engine.celery_app import make_celery
 from shared.infra import db
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
-from workers.crawl import tasks as crawl_tasks
-from workers.download import tasks as download_tasks
+from workers.catalogue import register_all
 from workers.heartbeat import Presence
-from workers.library import tasks as library_tasks
-from workers.metadata import tasks as metadata_tasks
-from workers.notify import tasks as notify_tasks
 from workers.registry import check_registry
-from workers.tasks import probe
 
 log = logging.getLogger(__name__)
 
 app = make_celery()
-probe.register(app)
-crawl_tasks.register(app)
-library_tasks.register(app)
-metadata_tasks.register(app)
-download_tasks.register(app)
-notify_tasks.register(app)
+register_all(app)
 
 _presence: Presence | None = None
 

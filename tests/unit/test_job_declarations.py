@@ -19,12 +19,9 @@ from shared.infra.errors import ConfigError
 from shared.infra.settings import Settings
 from shared.library.jobs import LIBRARY_SYNC, SyncArgs
 from workers.base import job_task
+from workers.catalogue import register_all
 from workers.context import JobContext
-from workers.crawl import tasks as crawl_tasks
-from workers.library import tasks as library_tasks
-from workers.metadata import tasks as metadata_tasks
 from workers.registry import check_registry, declaration_problems
-from workers.tasks import probe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,10 +33,7 @@ def _settings(**kw: Any) -> Settings:
 def _app() -> Celery:
     """Every task the workers register, on an app that never connects."""
     app = Celery("declarations-test", broker="memory://", set_as_current=False)
-    probe.register(app)
-    crawl_tasks.register(app)
-    library_tasks.register(app)
-    metadata_tasks.register(app)
+    register_all(app)
     return app
 
 
