@@ -30,6 +30,7 @@ from shared.infra.alerts import raise_alert, resolve_alerts
 from shared.infra.clock import utcnow
 from shared.infra.secret_store import effective_secret, put_secret
 from shared.models.crawl import MamSession
+from shared.notify.events import EventKind, notify
 
 #: Today one MAM account per installation; the name keys its rows so a second one fits later.
 ACCOUNT = "main"
@@ -126,8 +127,10 @@ def mark_invalid(session: Session, epoch: int, refused: str, reason: str) -> boo
         row.state = "invalid"
         row.reason = reason[:1000]
         row.changed_at = utcnow()
-    raise_alert(session, ALERT_KIND, f"MAM refused the session cookie; enter a new one with "
-                                     f"PUT /api/v1/account/session ({reason[:300]})")
+    message = f"MAM refused the session cookie; enter a new one with PUT /api/v1/account/session ({reason[:300]})"
+    raise_alert(session, ALERT_KIND, message)
+    notify(session, EventKind.MAM_SESSION_INVALID, "MAM session invalid: every MAM job is waiting", message,
+           once_key=f"epoch:{epoch}")
     session.flush()
     return True
 

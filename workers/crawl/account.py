@@ -10,6 +10,7 @@ from shared.crawl import account
 from shared.crawl.torrent import AccountSnapshot
 from shared.infra.clock import utcnow
 from shared.infra.db import session_scope
+from shared.notify.account import notify_account
 from workers.crawl.mam_client import MamClient
 
 
@@ -17,7 +18,10 @@ def refresh(client: MamClient) -> tuple[int, AccountSnapshot]:
     """Ask MAM (one request) and store the answer as a history row; (row id, snapshot)."""
     snapshot = client.account()
     with session_scope() as s:
+        before = account.latest(s)
+        previous = account.to_snapshot(before) if before is not None else None
         row = account.store_snapshot(s, snapshot)
+        notify_account(s, previous, snapshot, utcnow())
         return row.id, snapshot
 
 
