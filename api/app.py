@@ -90,7 +90,17 @@ class RequestIdMiddleware:
 
 def _feature_routers() -> list[APIRouter]:
     """Routers of the feature areas (library, metadata...)."""
-    from api.routes import account, alerts, library, metadata, quality_profile, searches, settings, wanted
+    from api.routes import (
+        account,
+        alerts,
+        downloads,
+        library,
+        metadata,
+        quality_profile,
+        searches,
+        settings,
+        wanted,
+    )
 
     return [library.router, settings.router, quality_profile.router, wanted.router, searches.router,
-            metadata.router, account.router, alerts.router]
+            metadata.router, account.router, alerts.router, downloads.router]
