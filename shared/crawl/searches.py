@@ -170,4 +170,5 @@ def stale_searching(session: Session, older_than: datetime) -> int:
          ORDER BY w.id FOR UPDATE OF w SKIP LOCKED"""), {"before": older_than}))
     for wanted_id in ids:
         abandon(session, wanted_id, "the search's job ended without finishing it")
+    session.flush()
     return len(ids)

@@ -269,3 +269,49 @@ def test_an_expired_cookie_parks_every_search_and_a_new_one_resumes_them_leaking
     secrets = [*mam.issued, mam.passkey, *(dl_hash(t.id, mam.dl_secret) for t in mam.catalogue)]
     client.bodies.append(searched)  # the stored decisions are scanned with the API's answers
     scan_for_secrets(stack.workdir, client, secrets)
+
+
+def test_automatic_searching_queues_due_entries_by_priority_and_respects_the_back_off(
+    api: tuple[str, dict[str, Any]], mam: MamSimState,
+) -> None:
+    from datetime import timedelta
+
+    from shared.engine import ledger
+    from shared.infra.clock import utcnow
+
+    base, h = api
+    found = want("The Glass Orchard", ["Mira Calloway"], series=("Orchard Cycle", "2"), runtime=11 * HOURS,
+                 narrators=["Jonah Pike"])
+    missing = want("The Silver Meadow", ["Mira Calloway"], series=("Orchard Cycle", "7"), runtime=11 * HOURS)
+    later = want("A Book Nobody Uploaded", ["Mira Calloway"])
+    stuck = want("Stuck Searching", ["Mira Calloway"], state=WantedState.SEARCHING)
+    with session_scope() as s:
+        s.execute(text("UPDATE wanted SET priority = CASE id WHEN :a THEN 90 WHEN :b THEN 80 ELSE 10 END, "
+                       "updated_at = now() - interval '2 hours' WHERE id IN (:a, :b, :c, :d)"),
+                  {"a": found, "b": missing, "c": later, "d": stuck})
+
+    def run_auto() -> dict[str, Any]:
+        with session_scope() as s:
+            job_id = ledger.create_job(s, "crawl.auto_search", {}).job.id
+        done = wait_state(job_id, ("succeeded", "failed", "dead"), 60)
+        assert done.state == "succeeded", done.error
+        result: dict[str, Any] = done.result
+        return result
+
+    first = run_auto()
+    assert first["stale_reset"] == 1 and first["due"] == 4 and first["queued"] == 4
+    assert first["wanted_ids"] == [found, missing, later, stuck], "highest priority first, then the oldest"
+    with session_scope() as s:
+        searches = list(s.execute(text("SELECT (args->>'wanted_id')::int, id FROM jobs WHERE type = 'crawl.search'")))
+    for _, job_id in searches:
+        assert wait_state(job_id, ("succeeded", "failed", "dead"), 120).state == "succeeded"
+    assert entry(found).chosen_torrent_id == mam.catalogue[0].id
+    assert entry(missing).search_misses == 1 and entry(later).search_misses == 1
+
+    second = run_auto()
+    assert second["due"] == 0, "chosen entries wait for the download pool; missed ones for their back-off"
+    with session_scope() as s:  # the back-off passes for one of them
+        s.execute(text("UPDATE wanted SET next_search_at = :t WHERE id = :i"),
+                  {"t": utcnow() - timedelta(seconds=1), "i": later})
+    third = run_auto()
+    assert third["due"] == 1 and third["queued"] == 1

@@ -104,7 +104,8 @@ def crawl_auto_search(ctx: JobContext[NoArgs]) -> dict[str, Any]:
         created = [ledger.create_job(s, CRAWL_SEARCH.name, {"wanted_id": wanted_id},
                                      dedupe_key=search_dedupe_key(wanted_id), correlation_id=ctx.correlation_id)
                    for wanted_id in due]
-    return {"queued": sum(1 for c in created if c.created), "due": len(due), "stale_reset": reset}
+    return {"queued": sum(1 for c in created if c.created), "due": len(due), "wanted_ids": due,
+            "stale_reset": reset}
 
 
 def register(app: Celery) -> None:
