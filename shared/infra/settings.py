@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     schedule_metadata_refresh: int = 24 * 3600
     schedule_gaps_detect: int = 7 * 24 * 3600
     schedule_account_refresh: int = 3600
+    schedule_account_spend: int = 3600  # the governor's spend run (VIP renewal, upload credit)
     schedule_crawl_auto_search: int = 30 * 60
     schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
     schedule_probe_seconds: float = 0.0
