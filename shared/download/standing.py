@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from shared.crawl import account as accounts
-from shared.crawl.session import ACCOUNT
 from shared.crawl.choice.cost import CostKind
+from shared.crawl.session import ACCOUNT
 from shared.crawl.torrent import AccountSnapshot
 from shared.download.governor import GrabAsk, GrabDecision, LocalCounts, decide_grab, in_recovery
 from shared.download.policy import GovernorPolicy
