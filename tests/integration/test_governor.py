@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -141,23 +142,15 @@ def replace_reason(intent: SpendIntent, reason: str) -> SpendIntent:
 def test_concurrent_intends_of_one_key_make_one_row_and_one_buyer() -> None:
     intent = wedge_intent(412345, "large paid grab")
     barrier = threading.Barrier(8)
-    created: list[bool] = []
-    errors: list[BaseException] = []
 
-    def claim() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with session_scope() as s:
-                created.append(spends.intend(s, intent).created)
-        except BaseException as exc:  # a failure in a thread must fail the test, not vanish
-            errors.append(exc)
+    def claim() -> bool:
+        barrier.wait(timeout=10)
+        with session_scope() as s:
+            return spends.intend(s, intent).created
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(claim) for _ in range(8)]
+        created = [f.result(timeout=30) for f in futures]  # an error in a thread is raised here
     assert sorted(created) == [False] * 7 + [True]
     with session_scope() as s:
         rows = list(s.scalars(select(Spend)))
