@@ -17,7 +17,8 @@ Why each grab rule exists (``shared/reference/mam.md``):
   stay off until ``ratio_recovery`` (hysteresis: a ratio hovering at the floor does not flap between
   paid grabs and none). A paid grab that would itself take the ratio under the floor (counting the
   paid bytes MAM may not have seen yet) waits too. A wedge makes a grab free, so it is the way to keep
-  grabbing a paid torrent while the ratio is held.
+  grabbing a paid torrent while the ratio is held. Wedges we spent since the snapshot are taken off
+  its count, so a burst of grabs between two refreshes cannot spend into the wedge reserve.
 
 Every rule can be satisfied by waiting (seeding, a refresh, time, a person changing the policy), so
 :func:`decide_grab` never refuses: it grabs or waits on a named gate. ``REFUSE`` is for the caller's
@@ -70,6 +71,7 @@ class LocalCounts:
     grabs_last_day: int = 0
     unsat_since_snapshot: int = 0  # our grabs MAM may not count yet (since the snapshot, minus its lag)
     paid_bytes_since_snapshot: int = 0  # bytes of our paid grabs MAM's ``downloaded`` may not hold yet
+    wedges_since_snapshot: int = 0  # wedges we spent that the snapshot's wedge count may still include
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,8 @@ def decide_grab(
     facts: dict[str, Any] = {"at": now.isoformat(), "free": ask.free, "size_bytes": ask.size_bytes,
                              "local": {"last_hour": local.grabs_last_hour, "last_day": local.grabs_last_day,
                                        "unsat_since_snapshot": local.unsat_since_snapshot,
-                                       "paid_bytes_since_snapshot": local.paid_bytes_since_snapshot}}
+                                       "paid_bytes_since_snapshot": local.paid_bytes_since_snapshot,
+                                       "wedges_since_snapshot": local.wedges_since_snapshot}}
     if account is None or account_age_s is None:
         return _wait(Gate.ACCOUNT, "no account snapshot yet: waiting for account.refresh", facts)
     facts["account_age_s"] = round(account_age_s)
@@ -204,10 +207,11 @@ def _paid(account: AccountSnapshot, policy: GovernorPolicy, ask: GrabAsk, local:
           facts: dict[str, Any]) -> GrabDecision:
     ratio = current_ratio(account)
     held = paid_held(account, policy, recovering)
-    wedges = account.wedges or 0
+    wedges = max(0, (account.wedges or 0) - local.wedges_since_snapshot)
     facts["ratio"] = {"value": ratio if ratio is None or math.isfinite(ratio) else "inf", "floor": policy.ratio_floor,
                       "recovery": policy.ratio_recovery, "recovering": recovering, "held": held}
-    facts["wedges"] = {"count": account.wedges, "reserve": policy.wedge_reserve}
+    facts["wedges"] = {"count": account.wedges, "spent_since": local.wedges_since_snapshot, "left": wedges,
+                       "reserve": policy.wedge_reserve}
     large = ask.size_bytes is not None and ask.size_bytes >= policy.wedge_min_size_bytes
     if policy.use_wedges and wedges > policy.wedge_reserve and (large or (held and policy.wedge_below_floor)):
         why = (f"{ask.size_bytes} bytes is at least {policy.wedge_min_size_bytes}" if large

@@ -11,7 +11,8 @@ What "our own grabs" are: rows of ``downloads`` that a grab created (``source = 
 run). MAM updates its counters 5 to 20 minutes after a grab (``shared/reference/mam.md``), so a grab
 made up to :data:`MAM_COUNT_LAG` before the snapshot may be missing from it and is counted locally
 too: the sum can only over-count, which errs on the safe side of the limit. Paid bytes are counted the
-same way until the download is known complete before the snapshot. ``Download.cost_kind`` must hold
+same way until the download is known complete before the snapshot, and wedges by their recorded
+spends (``wedge:<torrent_id>``, not failed). ``Download.cost_kind`` must hold
 what the governor decided (free, wedge, paid), not the search's proposal.
 """
 
@@ -27,12 +28,12 @@ from shared.crawl import account as accounts
 from shared.crawl.choice.cost import CostKind
 from shared.crawl.session import ACCOUNT
 from shared.crawl.torrent import AccountSnapshot
-from shared.download.governor import GrabAsk, GrabDecision, LocalCounts, decide_grab, in_recovery
+from shared.download.governor import GrabAsk, GrabDecision, LocalCounts, SpendType, decide_grab, in_recovery
 from shared.download.policy import GovernorPolicy
 from shared.download.policy_store import load_policy
 from shared.download.states import DownloadState
 from shared.models.crawl import MamAccountSnapshot
-from shared.models.download import Download
+from shared.models.download import Download, Spend
 
 __all__ = ["MAM_COUNT_LAG", "Standing", "ask", "governor_lock", "local_counts", "recovering", "standing"]
 
@@ -63,7 +64,7 @@ def _ours() -> list[ColumnElement[bool]]:
 
 def local_counts(session: Session, now: datetime, snapshot_at: datetime | None, *,
                  exclude_torrent_id: int | None = None) -> LocalCounts:
-    """Our grabs in the last hour and day, and those (and their paid bytes) MAM may not count yet."""
+    """Our grabs in the last hour and day, and those (their paid bytes, their wedges) MAM may not count yet."""
     where = _ours()
     if exclude_torrent_id is not None:
         where.append(or_(Download.torrent_id.is_(None), Download.torrent_id != exclude_torrent_id))
@@ -78,8 +79,13 @@ def local_counts(session: Session, now: datetime, snapshot_at: datetime | None, 
         func.count().filter(uncounted),
         func.coalesce(func.sum(Download.size_bytes).filter(paid_open), 0),
     ).where(*where)).one()
+    wedges = select(func.count()).select_from(Spend).where(
+        Spend.spendtype == SpendType.PERSONAL_FL.value, Spend.dry_run.is_(False),
+        Spend.state.in_(("intended", "done", "unknown")))
+    if since is not None:
+        wedges = wedges.where(Spend.created_at > since)
     return LocalCounts(grabs_last_hour=row[0], grabs_last_day=row[1], unsat_since_snapshot=row[2],
-                       paid_bytes_since_snapshot=int(row[3] or 0))
+                       paid_bytes_since_snapshot=int(row[3] or 0), wedges_since_snapshot=session.scalar(wedges) or 0)
 
 
 def recovering(session: Session, policy: GovernorPolicy) -> bool:

@@ -214,6 +214,11 @@ def test_local_counts_and_the_hysteresis_memory() -> None:
         assert (counts.grabs_last_hour, counts.grabs_last_day, counts.unsat_since_snapshot) == (2, 4, 3)
         assert counts.paid_bytes_since_snapshot == 3 * GIB  # #4 completed before the snapshot: in its figures
         assert local_counts(s, now, snap_at, exclude_torrent_id=1).grabs_last_hour == 1
+        assert counts.wedges_since_snapshot == 0
+        spends.intend(s, wedge_intent(1, "w"))  # recorded before it is made: it counts at once
+        spends.intend(s, wedge_intent(2, "w"), dry_run=True)  # a dry run spends nothing
+        spends.settle(s, spends.intend(s, wedge_intent(3, "w")).spend.key, False)  # refused: nothing spent
+        assert local_counts(s, now, snap_at).wedges_since_snapshot == 1
     store(at=now - timedelta(hours=3), ratio=1.2)
     store(at=now - timedelta(hours=2), ratio=0.97)
     store(at=now - timedelta(hours=1), ratio=1.03)

@@ -214,6 +214,14 @@ def test_a_wedge_on_a_large_paid_grab_while_wedges_exceed_the_reserve() -> None:
     assert decide(rich, ask=edge).use_wedge
 
 
+def test_wedges_spent_since_the_snapshot_are_taken_off_its_count() -> None:
+    """A burst of grabs between two refreshes must not spend into the wedge reserve."""
+    rich = account(wedges=12)
+    assert decide(rich, ask=PAID_LARGE, local=LocalCounts(wedges_since_snapshot=1)).use_wedge  # 11 left
+    d = decide(rich, ask=PAID_LARGE, local=LocalCounts(wedges_since_snapshot=2))  # 10 left: the reserve
+    assert d.grab and not d.use_wedge and d.details["wedges"]["left"] == 10
+
+
 def test_free_grabs_never_need_a_wedge() -> None:
     d = decide(account(wedges=100), ask=FREE)
     assert d.grab and not d.use_wedge
