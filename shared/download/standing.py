@@ -5,7 +5,7 @@ snapshot and its age, the hysteresis memory from the snapshot history, and our o
 show yet. :func:`ask` takes a transaction-scoped advisory lock first: two grabs released together (a
 refresh opened one unsatisfied slot) must not both see the slot free. The caller records its
 download row (``shared.download.grabs.begin``) in the same transaction, so the next grab to take the
-lock counts it.
+lock counts it, and commits before any outside call (the lock is held until then).
 
 What "our own grabs" are: rows of ``downloads`` that a grab created (``source = 'grab'``, not a dry
 run). MAM updates its counters 5 to 20 minutes after a grab (``shared/reference/mam.md``), so a grab
