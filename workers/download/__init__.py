@@ -1,0 +1,1 @@
+"""The download pool: grabs into qBittorrent, the monitor, the seeding-obligation ledger's worker side."""
