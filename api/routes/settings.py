@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.problems import documented
-from shared.download import qbit_settings
+from shared.download import qbit_gate, qbit_settings
 from shared.infra.secret_store import delete_secret, effective_secret, put_secret
 from shared.infra.settings import get_settings
 
@@ -118,10 +118,12 @@ def read_qbittorrent(session: SessionDep) -> QbitSettingsOut:
 @router.put("/qbittorrent", response_model=QbitSettingsOut, responses=documented(422))
 def write_qbittorrent(body: QbitSettingsIn, session: SessionDep) -> QbitSettingsOut:
     """Store the URL and user (overriding the environment) and, when given, the password. The next
-    download job connects with them; nothing here talks to qBittorrent."""
+    download job connects with them, and jobs waiting on a refused login are released; nothing here
+    talks to qBittorrent."""
     qbit_settings.save_connection(session, url=body.url, username=body.username)
     if body.password is not None:
         qbit_settings.save_password(session, body.password.get_secret_value())
+    qbit_gate.settings_changed(session)  # jobs parked on a refused login try the new values
     session.commit()
     return _qbit_view(session)
 
@@ -130,6 +132,7 @@ def write_qbittorrent(body: QbitSettingsIn, session: SessionDep) -> QbitSettings
 def reset_qbittorrent(session: SessionDep) -> QbitSettingsOut:
     """Forget every stored value: MAMC_QBIT_URL, MAMC_QBIT_USER and MAMC_QBIT_PASSWORD apply again."""
     qbit_settings.forget_connection(session)
+    qbit_gate.settings_changed(session)
     session.commit()
     return _qbit_view(session)
 
@@ -137,5 +140,6 @@ def reset_qbittorrent(session: SessionDep) -> QbitSettingsOut:
 @router.delete("/qbittorrent/password", response_model=QbitSettingsOut)
 def clear_qbittorrent_password(session: SessionDep) -> QbitSettingsOut:
     qbit_settings.forget_password(session)
+    qbit_gate.settings_changed(session)
     session.commit()
     return _qbit_view(session)

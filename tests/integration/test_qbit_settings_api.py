@@ -5,6 +5,7 @@ download workers' :func:`workers.download.qbit.connect` reading what it stored.
 - PUT stores the URL and user over the environment and the password encrypted; a PUT without a
   password keeps the stored one; DELETEs go back to the environment;
 - bad bodies are 422 problems naming the field;
+- a PUT opens the login gate (jobs parked on a refused login are released) and resolves its alert;
 - ``connect`` logs in to a qBittorrent (the simulator) with what was stored, and a new password
   stored later takes effect on the next job without a restart.
 """
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from shared.download import qbit_gate, qbit_settings
 from shared.infra.db import session_scope
 from tests.integration.stack import Stack, api_headers
 from tests.sims.qbit import QbitSimState, serve_qbit
@@ -99,7 +101,15 @@ def test_qbittorrent_settings_round_trip_and_the_worker_uses_them(
         "url": "http://qbit.env.test:8081", "url_source": "environment", "username": "env-user",
         "username_source": "environment", "password_set": True, "password_source": "environment"}
 
+    with session_scope() as s:  # a job met a refused login with the environment's credentials
+        qbit_gate.mark_refused(s, qbit_settings.load_connection(s), "qBittorrent: login as 'env-user' refused")
+    alerts = _call(api, "GET", "/api/v1/alerts").json()["items"]
+    assert [a["kind"] for a in alerts] == [qbit_gate.ALERT_KIND] and ENV_PASSWORD not in str(alerts)
+
     stored = _ok(_call(api, "PUT", json={"url": sim_url + "/", "username": "mamc", "password": SIM_PASSWORD}))
+    with session_scope() as s:
+        assert not qbit_gate.gate_closed(s)  # new settings open the gate and resolve the alert
+    assert _call(api, "GET", "/api/v1/alerts").json()["items"] == []
     assert stored == {"url": sim_url, "url_source": "stored", "username": "mamc", "username_source": "stored",
                       "password_set": True, "password_source": "stored"}
     with session_scope() as s:

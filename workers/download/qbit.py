@@ -33,9 +33,10 @@ from typing import Any
 
 import qbittorrentapi
 import requests
+from sqlalchemy.orm import Session
 
 from shared.download.qbit_settings import load_connection
-from shared.download.torrents import ClientSnapshot, ShareLimits
+from shared.download.torrents import ClientSnapshot, ShareLimits, TorrentClient
 from shared.infra.errors import ConfigError, MalformedResponse
 from shared.infra.settings import get_settings
 from workers.crawl.bencode import BencodeError
@@ -99,7 +100,6 @@ class QbitClient:
             SIMPLE_RESPONSES=True,  # plain dicts: 10,000 torrents are not wrapped in AttrDicts
             REQUESTS_ARGS={"timeout": (min(5.0, timeout), timeout), "hooks": {"response": [self._count]}},
             HTTPADAPTER_ARGS={"max_retries": 0},  # the pool retries, with back-off; no hidden resends
-            DISABLE_LOGGING_DEBUG_OUTPUT=True,
         )
 
     def __repr__(self) -> str:
@@ -236,6 +236,10 @@ class QbitClient:
         self._api._trigger_session_initialization()
 
 
+def _conforms(client: QbitClient) -> TorrentClient:
+    return client  # mypy checks QbitClient against the protocol here
+
+
 def _limit(prefs: dict[str, Any], enabled: str, key: str, kind: Callable[[Any], float | int]) -> Any:
     """The preference's value when its switch is on (absent switch: the value alone decides) and it
     is a limit (qBittorrent writes -1 for "none")."""
@@ -253,7 +257,7 @@ def _limit(prefs: dict[str, Any], enabled: str, key: str, kind: Callable[[Any], 
 _cached: tuple[tuple[object, ...], QbitClient] | None = None
 
 
-def connect(session: Any, *, throttle: Throttle | None = None) -> QbitClient:
+def connect(session: Session, *, throttle: Throttle | None = None) -> QbitClient:
     """The process's client for the effective settings (API values over the environment).
 
     Kept while the settings stay the same, so the login session and the ``sync/maindata`` rid last
