@@ -209,3 +209,25 @@ def test_stopped_daemon_is_unavailable_and_a_restart_keeps_the_torrent(swarm: Sw
     view, _ = _wait_view(client, book.info_hash, _seeding)
     assert view.category == category and view.ratio_limit == -1  # the limits survive the restart
     _steady(client, 3)
+
+
+def test_a_mam_simulator_torrent_with_a_passkey_announce_downloads(swarm: Swarm, qbit_ours: QbitDaemon,
+                                                                    tmp_path: Path) -> None:
+    """A .torrent as the MAM simulator's download.php makes it (private, source MAM, a passkey in its
+    announce URL) is seeded by the swarm and downloaded by our client: the grab's end-to-end path."""
+    from tests.sims.mam import MamSimState, build_catalogue, torrent_file, write_content
+
+    state = MamSimState(catalogue=build_catalogue([{"title": "The Sim Book", "authors": ["Sim Author"],
+                                                    "numfiles": 3}]))
+    made = torrent_file(state.catalogue[0], swarm.announce_for(state.passkey), payload=3 * MB)
+    content = tmp_path / "mam-content"
+    write_content(state.catalogue[0], content, payload=3 * MB)
+    assert swarm.seed_torrent(made.data, content) == made.info_hash == info_hash_of(made.data)
+
+    category = _category()
+    client = _client(qbit_ours, category)
+    client.add_torrent(made.data, info_hash=made.info_hash, category=category, tags=["mamcrawler"],
+                       save_path=str(qbit_ours.downloads / category))
+    view, _ = _wait_view(client, made.info_hash, _seeding)
+    assert view.tracker_ok and view.size_bytes == 3 * MB
+    assert _digest(Path(view.content_path)) == _digest(next(content.iterdir()))
