@@ -37,17 +37,17 @@ def _category() -> str:
 
 
 def _wait_view(client: QbitClient, info_hash: str, done: object,
-               timeout: float = 30.0) -> tuple[TorrentView, list[str]]:
-    """Snapshot every 50 ms until ``done(view)``; the view and the states seen on the way."""
+               timeout: float = 30.0) -> tuple[TorrentView, list[tuple[str, float]]]:
+    """Snapshot every 50 ms until ``done(view)``; the view and the (state, progress) seen on the way."""
     assert callable(done)
-    seen: list[str] = []
+    seen: list[tuple[str, float]] = []
     deadline = time.monotonic() + timeout
     view: TorrentView | None = None
     while time.monotonic() < deadline:
         view = client.snapshot().torrents.get(info_hash)
         if view is not None:
-            if not seen or seen[-1] != view.state:
-                seen.append(view.state)
+            if not seen or seen[-1] != (view.state, view.progress):
+                seen.append((view.state, view.progress))
             if done(view):
                 return view, seen
         time.sleep(0.05)
@@ -84,9 +84,11 @@ def test_add_downloads_completes_and_seeds_with_no_share_limits(swarm: Swarm, qb
     started = time.monotonic()
     tags = ["mamcrawler", "series:Test Series", "author:Ann Author"]
     client.add_torrent(book.torrent, info_hash=book.info_hash, category=category, tags=tags, save_path=str(save))
-    view, states = _wait_view(client, book.info_hash, _seeding)
+    view, seen = _wait_view(client, book.info_hash, _seeding)
     elapsed = time.monotonic() - started
-    print(f"\n20 MB private torrent: add -> complete and seeding in {elapsed:.2f} s (states {states})")
+    print(f"\n20 MB private torrent: add -> complete and seeding in {elapsed:.2f} s (seen {seen})")
+    assert seen[0][1] < 1 and seen[0][0] not in SEEDING_STATES  # followed from before completion
+    assert [p for _, p in seen] == sorted(p for _, p in seen)  # progress never goes back
 
     assert view.category == category and set(view.tags) == set(tags)
     assert Path(view.save_path) == save and Path(view.content_path) == save / book.name
