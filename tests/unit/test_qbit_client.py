@@ -205,6 +205,8 @@ def test_wrong_password_is_login_refused_naming_the_settings(sim: tuple[QbitSimS
     assert "MAMC_QBIT_USER" in text and "MAMC_QBIT_PASSWORD" in text and "PUT /api/v1/settings/qbittorrent" in text
     assert "hunter2" not in text and caught.value.fatal and caught.value.service == "qbit"
     assert state.count("auth/login") == 1  # one attempt, no retry loop towards a ban
+    with pytest.raises(QbitLoginRefused, match="no password is set"):
+        QbitClient(base, USER, None, category=CATEGORY).snapshot()
 
 
 def test_ban_is_login_refused(sim: tuple[QbitSimState, str]) -> None:

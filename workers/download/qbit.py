@@ -92,6 +92,7 @@ class QbitClient:
         self.throttle = throttle
         self.calls = 0  # HTTP responses received, logins and refusals included
         self._redact = Redactor([password])
+        self._password_set = bool(password)
         self._merger = MaindataMerger(category)
         self.duplicate_wait = DUPLICATE_WAIT
         self._api = _Api(
@@ -115,7 +116,8 @@ class QbitClient:
         try:
             yield
         except (qbittorrentapi.APIError, requests.RequestException) as exc:
-            raise translate(exc, what=what, url=self.url, username=self.username, redact=self._redact) from None
+            raise translate(exc, what=what, url=self.url, username=self.username, redact=self._redact,
+                            password_set=self._password_set) from None
 
     # -- the TorrentClient protocol -------------------------------------------------------------
 

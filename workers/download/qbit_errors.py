@@ -50,13 +50,14 @@ class QbitConflict(QbitRefused):
     """409: the thing exists already (a category; a torrent, from qBittorrent 5 on)."""
 
 
-def translate(exc: Exception, *, what: str, url: str, username: str, redact: Redactor) -> MamcError:
+def translate(exc: Exception, *, what: str, url: str, username: str, redact: Redactor,
+              password_set: bool = True) -> MamcError:
     """The project's error for a qbittorrent-api (or requests) exception raised during ``what``."""
     where = f"qBittorrent at {url}: {what}"
     detail = redact(_text(exc))
     if isinstance(exc, qbittorrentapi.LoginFailed):
-        return QbitLoginRefused(f"{where}: login as {username!r} refused (wrong user name or password); "
-                                f"{FIX_CREDENTIALS}")
+        why = "wrong user name or password" if password_set else "no password is set"
+        return QbitLoginRefused(f"{where}: login as {username!r} refused ({why}); {FIX_CREDENTIALS}")
     if isinstance(exc, qbittorrentapi.Forbidden403Error):
         if "banned" in detail.lower():
             return QbitLoginRefused(
