@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     qbit_url: str = "http://127.0.0.1:8081"
     qbit_user: str = "admin"
     qbit_password: SecretStr | None = None
+    # Every torrent we add gets this category; the monitor follows the category (hand-added ones too).
+    qbit_category: str = Field("mamcrawler", min_length=1, max_length=100)
+    # Where qBittorrent saves our downloads, as qBittorrent sees the path; unset = qBittorrent's default.
+    qbit_save_path: str | None = None
     audnexus_url: str = "https://api.audnex.us"
     audible_url: str = "https://api.audible.com"
     hardcover_url: str = "https://api.hardcover.app"
@@ -203,6 +207,16 @@ class Settings(BaseSettings):
     def _top_list_categories(cls, value: str) -> str:
         """Comma-separated MAM category ids ("41,47"); normalised, duplicates dropped, order kept."""
         return ",".join(str(c) for c in parse_categories(value))
+
+    @field_validator("qbit_category")
+    @classmethod
+    def _qbit_category(cls, value: str) -> str:
+        """qBittorrent's own rule for category names (subcategories are "a/b")."""
+        value = value.strip()
+        if not value or "\\" in value or value.startswith("/") or value.endswith("/") or "//" in value:
+            raise ValueError(f"MAMC_QBIT_CATEGORY: {value!r} is not a qBittorrent category name (no backslash, "
+                             f"no leading, trailing or double slash)")
+        return value
 
     @field_validator("api_rate_limit")
     @classmethod
