@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.download.qbit_settings import QbitConnection, load_connection
-from shared.engine import ledger
+from shared.engine import gates
 from shared.infra.alerts import raise_alert, resolve_alerts
 from shared.infra.crypto import decrypt, encrypt
 from shared.infra.errors import ConfigError
@@ -58,7 +58,7 @@ def gate_closed(session: Session) -> bool:
 def mark_refused(session: Session, conn: QbitConnection, reason: str) -> None:
     """qBittorrent refused ``conn``: close the gate for it and raise the alert. ``reason`` must be
     redacted already (``QbitLoginRefused`` messages are). Flushes only."""
-    ledger.gate_lock(session, GATE)
+    gates.gate_lock(session, GATE)
     value = {"who": encrypt(_identity(conn)).decode(), "reason": reason[:1000]}
     stmt = insert(AppSetting).values(name=RECORD, value=value, updated_at=func.now())
     session.execute(stmt.on_conflict_do_update(
@@ -71,10 +71,10 @@ def mark_refused(session: Session, conn: QbitConnection, reason: str) -> None:
 def settings_changed(session: Session) -> int:
     """The connection settings changed: forget the refusal, resolve the alert, release the parked
     jobs (they try the new values). Returns how many were released. Flushes only."""
-    ledger.gate_lock(session, GATE)
+    gates.gate_lock(session, GATE)
     session.execute(delete(AppSetting).where(AppSetting.name == RECORD))
     resolve_alerts(session, ALERT_KIND)
-    released = ledger.release(session, GATE)
+    released = gates.release(session, GATE)
     session.flush()
     return released
 

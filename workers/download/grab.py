@@ -195,7 +195,7 @@ def download_grab(ctx: JobContext[GrabArgs], *, client_for: Callable[[], Torrent
             return client.download_torrent(approved.picked.torrent_id)
 
     data = fetch_if_needed(approved.download_id, fetch, info_hash_of)
-    placement = Placement(settings.qbit_category, settings.qbit_save_path)
+    placement = Placement(settings.qbit_category, settings.qbit_save_path or "")  # "": qBittorrent's default
     result = add_if_needed(approved.download_id, data, approved.picked, client_for(), placement)
     return {**result, "torrent_id": approved.picked.torrent_id, "cost_kind": approved.cost_kind, "wedge": wedge,
             "resumed": approved.resumed}
