@@ -157,6 +157,20 @@ def spend_wedge(ctx: JobContext[GrabArgs], approved: Approved) -> str:
         claim = spends.intend(s, intent)
         decisions.record_spend(s, intent, job_id=ctx.job_id)
     if not claim.created:
+        if claim.spend.state in ("intended", "unknown"):
+            # A delivery that died between recording the wedge and MAM's answer: whether MAM sold it
+            # is unknown and it is never bought blindly again (the governor's crash rule settles it
+            # from the account's figures). The download is booked as paid, so the governor counts
+            # its bytes against the ratio until MAM's own figures say otherwise.
+            with session_scope() as s:
+                spends.settle(s, intent.key, None, error="the delivery that bought it did not finish")
+                row = s.get(Download, approved.download_id, with_for_update=True)
+                assert row is not None
+                row.cost_kind = "paid"
+                decisions.record(s, kind=DecisionKind.GRAB, reason="the wedge's purchase is unconfirmed after a "
+                                 "restart: the grab goes on booked as paid", wanted_id=approved.picked.wanted_id,
+                                 torrent_id=approved.picked.torrent_id, download_id=approved.download_id,
+                                 job_id=ctx.job_id)
         return f"already {claim.spend.state}"
     try:
         with mam_session(ctx) as client:
