@@ -141,3 +141,24 @@ def test_search_grab_download_with_real_parts(gateway: tuple[str, dict[str, Any]
     assert again.get("already") == "downloading"
     assert len(state.requests_to("download")) == 1, "a second grab must not fetch again"
     assert len([t for t in client.snapshot().torrents.values() if t.info_hash == world["info_hash"]]) == 1
+
+
+def test_auto_grab_grabs_what_a_search_chose(gateway: tuple[str, dict[str, Any]], world: dict[str, Any]) -> None:
+    from shared.download.jobs import grab_dedupe_key
+    from shared.models.jobs import Job
+
+    base, h = gateway
+    state: MamSimState = world["state"]
+    policy = httpx.get(base + "/api/v1/settings/governor", headers=h).json()["policy"]
+    assert policy["auto_grab"] is False  # off until a person turns it on
+    assert httpx.put(base + "/api/v1/settings/governor", headers=h,
+                     json={**policy, "auto_grab": True}).status_code == 200
+    wanted_id = want("The Glass Orchard", ["Mira Calloway"], series=("Orchard Cycle", "2"), runtime=11 * HOURS,
+                     narrators=["Jonah Pike"])
+    torrent_id = _search(base, h, wanted_id)
+    with session_scope() as s:
+        grab_job = s.scalar(select(Job).where(Job.dedupe_key == grab_dedupe_key(torrent_id)))
+        assert grab_job is not None and grab_job.type == "download.grab"
+    done = wait_state(grab_job.id, ("succeeded", "failed", "dead"), 120)
+    assert done.state == "succeeded" and done.result["added"] is True, done.error
+    assert len(state.requests_to("download")) == 1
