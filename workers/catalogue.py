@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Celery
 
 from workers.crawl import tasks as crawl_tasks
+from workers.download import monitor as download_monitor
 from workers.download import spend as download_spend
 from workers.download import tasks as download_tasks
 from workers.library import tasks as library_tasks
@@ -24,4 +25,5 @@ def register_all(app: Celery) -> None:
     metadata_tasks.register(app)
     download_tasks.register(app)
     download_spend.register(app)
+    download_monitor.register(app)
     notify_tasks.register(app)
