@@ -32,9 +32,9 @@ def _environment(pg_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["engine", "library", "metadata"], action="append")
+    parser.add_argument("--only", choices=["engine", "library", "metadata", "download"], action="append")
     ns = parser.parse_args()
-    only = set(ns.only or ["engine", "library", "metadata"])
+    only = set(ns.only or ["engine", "library", "metadata", "download"])
     workdir = Path(tempfile.mkdtemp(prefix="mamc-bench-"))
     workdir.chmod(0o755)
     pg = EmbeddedPostgres(workdir / "pg", fsync=False)
@@ -69,6 +69,11 @@ def main() -> None:
                     if module is not None:
                         results[area] = module.run(stack, env, ns.quick)
                         _write(results)
+            if "download" in only:
+                from bench import download_monitor
+
+                results["download"] = download_monitor.run(ns.quick)
+                _write(results)
         finally:
             stack.stop()
     finally:

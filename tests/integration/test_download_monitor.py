@@ -391,3 +391,24 @@ def test_a_risk_is_notified_once_when_it_happens_not_on_every_cycle(qbit: FakeQb
         assert len(jobs) == 1
         assert jobs[0].args["kind"] == "hit_and_run_risk" and f"download {did}" in jobs[0].args["body"]
         assert "stopped in qBittorrent (pausedUP)" in jobs[0].args["body"]
+
+
+def test_a_fetched_row_is_the_grabs_until_its_grab_has_evidently_died(qbit: FakeQbit, clock: ManualClock) -> None:
+    h = info_hash(11)
+    did = grabbed(h, state=D.FETCHED)
+    with session_scope() as s:
+        entry = s.scalar(select(Wanted).join(Download, Download.wanted_id == Wanted.id).where(Download.id == did))
+        assert entry is not None
+        entry.state = WantedState.WANTED  # the grab has not marked it grabbed yet
+    qbit.put(view(h, state="downloading", progress=0.2, added_on=T0 + timedelta(seconds=30)))
+    report = run(clock)
+    assert report["adopted"] == 0 and download(did).state == D.FETCHED, "a live grab marks it added itself"
+    for _ in range(59):
+        run(clock)
+    assert download(did).state == D.FETCHED
+    run(clock)  # qBittorrent has held it for an hour: the grab died after adding it
+    row = download(did)
+    assert row.state == D.DOWNLOADING and row.added_at == T0 + timedelta(seconds=30) and row.progress == 0.2
+    assert wanted_state(did) == WantedState.GRABBED
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(Download)) == 1

@@ -23,12 +23,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, any_, bindparam, exists, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, defer
 
+from shared.download import grabs
 from shared.download import obligations as obl
 from shared.download.events import DownloadEvent, emit
-from shared.download.grabs import torrent_bytes
 from shared.download.monitoring import (
     StallFacts,
     StallStep,
@@ -60,6 +61,16 @@ LAST_SEEN_EVERY = 900.0
 GLOBAL_LIMITS_EVERY = 3600.0
 #: How ``downloads.error`` begins for a torrent qBittorrent still has outside our category.
 LEFT_CATEGORY = "left category"
+#: A ``fetched`` row qBittorrent has held this long was left by a grab that died after adding it.
+ABANDONED_GRAB_AFTER = 3600.0
+
+
+_TICKS = text("""
+    UPDATE seeding_obligations AS o
+       SET seeded_seconds = v.seeded, qbit_seeding_time = v.counter, last_tick_at = :now
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:seeded AS float8[]), CAST(:counters AS integer[]))
+           AS v(id, seeded, counter)
+     WHERE o.download_id = v.id""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +136,20 @@ class Cycle:
         self.s, self.client, self.now, self.config, self.memory = session, client, now, config, memory
         self.report = CycleReport()
         self.effects = _Effects()
+        self.ticks: list[tuple[int, float, int | None]] = []
 
     def run(self) -> CycleReport:
         snap = self.client.snapshot()
         self.report.calls += snap.calls
         self.report.torrents = len(snap.torrents)
-        rows = self._load(snap.torrents)
-        obligations = self._obligations(rows)
-        for row in rows:
+        loaded = self._load(snap.torrents)
+        rows = [row for row, _ in loaded]
+        for row, ob in loaded:
             if row.state in NOT_OURS or row.info_hash is None:
                 continue
             view = snap.torrents.get(row.info_hash)
-            ob = obligations.get(row.id)
+            if row.state == D.FETCHED and not self._abandoned(view):
+                continue  # the grab that fetched it is adding it right now: it is its to finish
             if view is not None:
                 self._follow(row, view, ob)
             elif row.state in FOLLOWED:
@@ -145,6 +158,7 @@ class Cycle:
         for row in self._adopt([v for h, v in snap.torrents.items() if h not in known]):
             self._follow(row, snap.torrents[row.info_hash or ""], None)
         self.s.flush()
+        self._write_ticks()
         self._apply_effects()
         self._check_global_limits()
         self._resolve_alerts()
@@ -152,29 +166,36 @@ class Cycle:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def _load(self, torrents: dict[str, TorrentView]) -> list[Download]:
-        """Every followed row and every row of a hash qBittorrent shows, locked; a row a grab holds
-        locked right now is skipped (next cycle)."""
-        stmt = (select(Download)
+    def _load(self, torrents: dict[str, TorrentView]) -> list[tuple[Download, Obligation | None]]:
+        """Every followed row and every row of a hash qBittorrent shows, with its obligation, locked; a
+        row a grab holds locked right now is skipped (next cycle). The hashes travel as one array; the
+        stored ``.torrent`` (kilobytes each) and the tags are read only for the rare row that needs them."""
+        shown = any_(bindparam("shown", list(torrents), type_=ARRAY(Text)))
+        stmt = (select(Download, Obligation).outerjoin(Obligation, Obligation.download_id == Download.id)
                 .where(Download.info_hash.is_not(None),
-                       Download.state.in_([s.value for s in FOLLOWED]) | Download.info_hash.in_(list(torrents)))
-                .with_for_update(skip_locked=True))
-        return list(self.s.scalars(stmt))
+                       Download.state.in_([s.value for s in FOLLOWED]) | (Download.info_hash == shown))
+                .options(defer(Download.torrent_file), defer(Download.tags), defer(Download.error))
+                .with_for_update(of=Download, skip_locked=True))
+        return [(row, ob) for row, ob in self.s.execute(stmt)]
 
-    def _obligations(self, rows: list[Download]) -> dict[int, Obligation]:
-        ids = [row.id for row in rows]
-        if not ids:
-            return {}
-        return {ob.download_id: ob for ob in self.s.scalars(select(Obligation).where(Obligation.download_id.in_(ids)))}
+    def _write_ticks(self) -> None:
+        """The obligations whose only change is the clock (most of them, every cycle): one UPDATE.
+
+        Their ORM objects are left untouched, so the session never writes them a second time."""
+        if not self.ticks:
+            return
+        ids, seeded, counters = zip(*self.ticks, strict=True)
+        self.s.execute(_TICKS, {"ids": list(ids), "seeded": list(seeded), "counters": list(counters), "now": self.now})
 
     # -- a torrent qBittorrent shows ------------------------------------------------------------
 
     def _follow(self, row: Download, view: TorrentView, ob: Obligation | None) -> None:
         self.report.followed += 1
         before = D(row.state)
-        if before in {D.FETCHED, D.REMOVED}:
-            log.info("download %s is in qBittorrent (it was %s): followed from now on", row.id, before)
-            row.added_at = row.added_at or view.added_on or self.now
+        if before == D.FETCHED:
+            self._finish_grab(row, view)
+        elif before == D.REMOVED:
+            log.info("download %s is back in qBittorrent: followed again", row.id)
             row.removed_at = None
         state = download_state(view, before)
         if not is_complete(view):
@@ -192,6 +213,23 @@ class Cycle:
             self._tick(row, ob, view)
         if needs_no_limits(view) and (ob is None or ob.state != ObligationState.MET):
             self.effects.no_limits.append(view.info_hash)
+
+    def _abandoned(self, view: TorrentView | None) -> bool:
+        """A ``fetched`` row whose torrent qBittorrent has held for a while: its grab died after adding
+        it (a live one marks it added moments later, a redelivered one within minutes)."""
+        return view is not None and view.added_on is not None \
+            and (self.now - view.added_on).total_seconds() >= ABANDONED_GRAB_AFTER
+
+    def _finish_grab(self, row: Download, view: TorrentView) -> None:
+        """What the grab would have done once qBittorrent had it: the row is added, the entry grabbed."""
+        log.warning("download %s: qBittorrent has held it since %s but its grab never marked it added; "
+                    "the monitor does", row.id, view.added_on)
+        try:
+            grabs.mark_added(self.s, row, category=view.category, tags=list(view.tags), save_path=view.save_path)
+        except ForbiddenTransition as exc:
+            log.warning("download %s: wanted entry left as it is: %s", row.id, exc)
+            row.state = D.DOWNLOADING.value
+        row.added_at = view.added_on or row.added_at
 
     def _stall(self, row: Download, view: TorrentView, state: DownloadState) -> DownloadState:
         facts = StallFacts(row.downloaded_bytes, row.progress, row.last_progress_at, row.reannounced_at,
@@ -290,8 +328,12 @@ class Cycle:
         update = obl.tick(ob, view, self.now, max_step_s=self.config.max_step_s, grace_s=self.config.grace_s)
         if view is None and row.error and row.error.startswith(LEFT_CATEGORY) and update.risk_reason:
             update = replace(update, risk_reason="moved out of our category: its seeding cannot be followed")
-        update.apply(ob)
         self.report.credited_s += update.credited
+        if update.change is None and update.state == ob.state and update.met_at == ob.met_at \
+                and update.risk_reason == ob.risk_reason and update.risk_since == ob.risk_since:
+            self.ticks.append((ob.download_id, update.seeded_seconds, update.qbit_seeding_time))
+            return  # only the clock moved: written with every other such row in one statement
+        update.apply(ob)
         if update.change is not None:
             self.report.changes[update.change.value] = self.report.changes.get(update.change.value, 0) + 1
             self._report_change(row, ob, update.change)
@@ -353,7 +395,7 @@ class Cycle:
             self._readd(row)
 
     def _readd(self, row: Download) -> None:
-        data = torrent_bytes(row)
+        data = grabs.torrent_bytes(row)
         assert data is not None and row.info_hash is not None
         self.client.add_torrent(data, info_hash=row.info_hash, category=row.category or "", tags=list(row.tags),
                                 save_path=row.save_path or "")
