@@ -14,7 +14,8 @@ The job body runs in this process, cycle after cycle, with the clock moved by ha
 - a stalled download is re-announced once, then reported, and never touched again;
 - per-torrent share limits are set to "none" while time is owed, and only then;
 - the global share limits are checked at the first cycle and hourly, alerting with what to change;
-- a steady-state cycle costs exactly one qBittorrent call, and an event is notified once, not per cycle.
+- a steady-state cycle costs exactly one qBittorrent call, and an event is notified once, not per cycle;
+- a ``fetched`` row is left to its grab until qBittorrent has held it an hour (then marked added).
 """
 
 from __future__ import annotations
