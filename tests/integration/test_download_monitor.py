@@ -15,6 +15,7 @@ The job body runs in this process, cycle after cycle, with the clock moved by ha
 - per-torrent share limits are set to "none" while time is owed, and only then;
 - the global share limits are checked at the first cycle and hourly, alerting with what to change;
 - a steady-state cycle costs exactly one qBittorrent call, and an event is notified once, not per cycle;
+- a window closing unmet fails the obligation (alert), and seeding on meets it late (resolved);
 - a ``fetched`` row is left to its grab until qBittorrent has held it an hour (then marked added).
 """
 
@@ -413,3 +414,23 @@ def test_a_fetched_row_is_the_grabs_until_its_grab_has_evidently_died(qbit: Fake
     assert wanted_state(did) == WantedState.GRABBED
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Download)) == 1
+
+
+def test_a_window_closing_unmet_fails_the_obligation_and_seeding_on_meets_it_late(qbit: FakeQbit,
+                                                                                  clock: ManualClock) -> None:
+    h = info_hash(12)
+    did = grabbed(h)
+    qbit.put(view(h, completion_on=T0, state="pausedUP"))
+    run(clock)
+    assert obligation(did).state == O.AT_RISK
+    run(clock, 86400)  # the window (one day in this test) closes with the torrent still paused
+    ob = obligation(did)
+    assert ob.state == O.FAILED and "hit-and-run" in (alert("obligation_failed") or "")
+    assert alert("hit_and_run_risk") is None, "nothing is at risk now: it has failed"
+    qbit.set(h, state="stalledUP")
+    run(clock)
+    for _ in range(REQUIRED // CYCLE):
+        run(clock)
+    ob = obligation(did)
+    assert ob.state == O.MET and ob.met_at is not None and ob.met_at > ob.deadline
+    assert alert("obligation_failed") is None

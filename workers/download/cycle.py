@@ -61,6 +61,8 @@ LAST_SEEN_EVERY = 900.0
 GLOBAL_LIMITS_EVERY = 3600.0
 #: How ``downloads.error`` begins for a torrent qBittorrent still has outside our category.
 LEFT_CATEGORY = "left category"
+#: How ``downloads.error`` begins for a torrent the monitor re-added (the flag stays after it is back).
+READDED = "re-added from the stored .torrent"
 #: A ``fetched`` row qBittorrent has held this long was left by a grab that died after adding it.
 ABANDONED_GRAB_AFTER = 3600.0
 
@@ -174,7 +176,7 @@ class Cycle:
         stmt = (select(Download, Obligation).outerjoin(Obligation, Obligation.download_id == Download.id)
                 .where(Download.info_hash.is_not(None),
                        Download.state.in_([s.value for s in FOLLOWED]) | (Download.info_hash == shown))
-                .options(defer(Download.torrent_file), defer(Download.tags), defer(Download.error))
+                .options(defer(Download.torrent_file), defer(Download.tags))
                 .with_for_update(of=Download, skip_locked=True))
         return [(row, ob) for row, ob in self.s.execute(stmt)]
 
@@ -401,7 +403,7 @@ class Cycle:
                                 save_path=row.save_path or "")
         self.report.calls += 1
         self.report.readded += 1
-        row.error = (f"re-added from the stored .torrent at {self.now.isoformat()}: it vanished from qBittorrent "
+        row.error = (f"{READDED} at {self.now.isoformat()}: it vanished from qBittorrent "
                      "with its files still on disk")
         emit(self.s, DownloadEvent.READDED, f"download {row.id} ({row.name or row.title}) vanished from "
              "qBittorrent with its files still on disk: re-added from the stored .torrent", download_id=row.id)
@@ -424,11 +426,14 @@ class Cycle:
 
     def _resolve_alerts(self) -> None:
         """An alert whose condition is gone from every row is resolved (one open alert per kind)."""
-        at_risk = exists().where(Obligation.state == ObligationState.AT_RISK.value)
-        if not self.s.scalar(select(at_risk)):
-            resolve_alerts(self.s, DownloadEvent.HIT_AND_RUN_RISK.value)
-        for kind, state in ((DownloadEvent.STALLED, D.STALLED), (DownloadEvent.READDED, D.MISSING)):
-            if not self.s.scalar(select(exists().where(Download.state == state.value))):
+        conditions = {
+            DownloadEvent.HIT_AND_RUN_RISK: Obligation.state == ObligationState.AT_RISK.value,
+            DownloadEvent.FAILED: Obligation.state == ObligationState.FAILED.value,
+            DownloadEvent.STALLED: Download.state == D.STALLED.value,
+            DownloadEvent.READDED: (Download.state == D.MISSING.value) & Download.error.startswith(READDED),
+        }
+        for kind, condition in conditions.items():
+            if not self.s.scalar(select(exists().where(condition))):
                 resolve_alerts(self.s, kind.value)
 
 
