@@ -50,6 +50,7 @@ from tests.integration.conftest import reset_singletons
 from workers.context import JobContext
 from workers.download import monitor
 from workers.download.cycle import MonitorMemory
+from workers.download.throttled import Throttled
 
 D = DownloadState
 O = ObligationState  # noqa: E741
@@ -69,7 +70,7 @@ def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
         monkeypatch.setenv(key, value)
     reset_singletons()
     fake = FakeQbit()
-    monitor.set_client_factory(lambda: fake)
+    monitor.set_client_factory(lambda take_slot: Throttled(fake, take_slot))
     monkeypatch.setattr(monitor, "MEMORY", MonitorMemory())
     yield fake
     monitor.set_client_factory(None)

@@ -31,21 +31,22 @@ def no_factory() -> Iterator[None]:
 
 def test_without_a_client_factory_the_job_says_what_is_missing() -> None:
     with pytest.raises(ConfigError, match="set_client_factory"):
-        monitor.current_client()
+        monitor.client_for(lambda: None)
 
 
-def test_the_client_is_made_once_per_process_and_dropped_when_the_factory_changes() -> None:
-    made: list[FakeQbit] = []
+def test_the_factory_is_asked_every_cycle_with_the_jobs_slot_taker() -> None:
+    fake = FakeQbit()
+    asked: list[object] = []
 
-    def factory() -> FakeQbit:
-        made.append(FakeQbit())
-        return made[-1]
+    def factory(take_slot: monitor.TakeSlot) -> Throttled:
+        asked.append(take_slot)
+        return Throttled(fake, take_slot)
 
     monitor.set_client_factory(factory)
-    first = monitor.current_client()
-    assert monitor.current_client() is first and len(made) == 1, "the client keeps its sync/maindata rid"
-    monitor.set_client_factory(factory)
-    assert monitor.current_client() is not first and len(made) == 2
+    slots: list[int] = []
+    monitor.client_for(lambda: slots.append(1)).snapshot()
+    monitor.client_for(lambda: slots.append(1)).snapshot()
+    assert len(asked) == 2 and slots == [1, 1]
 
 
 def test_every_call_takes_one_qbit_slot_and_passes_through() -> None:
