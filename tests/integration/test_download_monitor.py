@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
         monkeypatch.setenv(key, value)
     reset_singletons()
     fake = FakeQbit()
-    monitor.set_client_factory(lambda take_slot: Throttled(fake, take_slot))
+    monitor.set_client_factory(lambda take_slot: nullcontext(Throttled(fake, take_slot)))
     monkeypatch.setattr(monitor, "MEMORY", MonitorMemory())
     yield fake
     monitor.set_client_factory(None)

@@ -2,8 +2,9 @@
 against the qBittorrent WebUI simulator, real PostgreSQL and Redis, and an injected clock.
 
 What the in-memory fake cannot show: that the cycle's calls are what qBittorrent is actually sent
-(counted at the HTTP layer), and that a torrent removed behind our back comes back through a real
-``torrents/add`` of the stored ``.torrent`` (a MAM-simulator metainfo, its files on disk).
+(counted by the simulator), that a torrent removed behind our back comes back through a real
+``torrents/add`` of the stored ``.torrent`` (a MAM-simulator metainfo, its files on disk), and that a
+refused login parks the monitor on the ``qbit_login`` gate, after which qBittorrent is sent nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from shared.download import qbit_gate
 from shared.download.grabs import store_torrent
 from shared.download.states import DownloadState, ObligationState
 from shared.engine.jobtypes import NoArgs
 from shared.engine.ratelimit import RateLimiter
+from shared.infra.alerts import open_alert
 from shared.infra.clock import ManualClock, use_clock
 from shared.infra.db import session_scope
+from shared.infra.errors import Parked
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
 from shared.models.download import Download, Obligation
@@ -33,31 +37,25 @@ from tests.sims.qbit import QbitSimState, read, serve_qbit
 from workers.context import JobContext
 from workers.download import monitor
 from workers.download.cycle import MonitorMemory
-from workers.download.qbit import QbitClient
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[QbitSimState, QbitClient]]:
-    monkeypatch.setenv("MAMC_RATE_LIMITS", json.dumps({"qbit": "1000/1/1000"}))
-    reset_singletons()
+def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[QbitSimState]:
+    """The simulator over HTTP, and this process's settings pointed at it: the monitor uses the pool's
+    own client (``pool_client``: ``qbit_session.qbit_client`` and its login gate)."""
     state = QbitSimState(username="mamc", password="qbit-secret")
     base, stop = serve_qbit(state)
-    client = QbitClient(base, "mamc", "qbit-secret", category="mamcrawler")
-    slots: list[int] = []
-
-    def factory(take_slot: monitor.TakeSlot) -> QbitClient:
-        client.throttle = lambda: (slots.append(1), take_slot())[1]
-        return client
-
-    monitor.set_client_factory(factory)
-    monkeypatch.setattr(monitor, "MEMORY", MonitorMemory())
-    yield state, client
+    for key, value in {"MAMC_RATE_LIMITS": json.dumps({"qbit": "1000/1/1000"}), "MAMC_QBIT_URL": base,
+                       "MAMC_QBIT_USER": "mamc", "MAMC_QBIT_PASSWORD": "qbit-secret",
+                       "MAMC_QBIT_CATEGORY": "mamcrawler"}.items():
+        monkeypatch.setenv(key, value)
+    reset_singletons()
     monitor.set_client_factory(None)
-    client.close()
+    monkeypatch.setattr(monitor, "MEMORY", MonitorMemory())
+    yield state
     stop()
-    assert slots, "every qBittorrent call took a qbit slot"
     forbidden = {r for r in state.routes() if r.endswith(("delete", "pause", "stop", "setLocation", "rename",
                                                           "removeTags", "setCategory"))}
     assert not forbidden, f"the monitor asked qBittorrent to {forbidden}"
@@ -73,8 +71,8 @@ def run(clock: ManualClock, seconds: float = 60) -> dict[str, Any]:
 
 
 def test_a_real_client_cycle_costs_one_http_call_and_a_removed_torrent_comes_back_through_torrents_add(
-        qbit: tuple[QbitSimState, QbitClient], tmp_path: Path) -> None:
-    state, client = qbit
+        qbit: QbitSimState, tmp_path: Path) -> None:
+    state = qbit
     book = build_torrent({"id": 424242, "title": "The Sim Book", "authors": ["Ada Abbott"]})
     meta = torrent_file(book, "http://127.0.0.1:1/announce?passkey=secretpasskey")
     content = write_content(book, tmp_path)
@@ -97,9 +95,9 @@ def test_a_real_client_cycle_costs_one_http_call_and_a_removed_torrent_comes_bac
     state.complete(meta.info_hash)
     assert run(clock)["completed"] == 1
     for _ in range(5):
-        before = client.calls
+        before = state.count()
         run(clock)
-        assert client.calls - before == 1, "one sync/maindata per steady cycle, counted at the HTTP layer"
+        assert state.count() - before == 1, "one sync/maindata per steady cycle, counted by qBittorrent"
     with session_scope() as s:
         ob = s.get(Obligation, did)
         assert ob is not None and ob.state == ObligationState.OPEN and ob.seeded_seconds == pytest.approx(300)
@@ -123,3 +121,19 @@ def test_a_real_client_cycle_costs_one_http_call_and_a_removed_torrent_comes_bac
         ob = s.get(Obligation, did)
         assert got is not None and got.state == DownloadState.SEEDING
         assert ob is not None and ob.state == ObligationState.OPEN
+
+
+def test_a_refused_login_parks_the_monitor_on_the_qbit_gate_without_trying_again(
+        qbit: QbitSimState, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAMC_QBIT_PASSWORD", "wrong-password")
+    get_settings.cache_clear()
+    clock = ManualClock(T0)
+    with pytest.raises(Parked):
+        run(clock)
+    logins = qbit.count("auth/login")
+    assert logins >= 1
+    with session_scope() as s:
+        assert qbit_gate.gate_closed(s) and open_alert(s, qbit_gate.ALERT_KIND) is not None
+    with pytest.raises(Parked):
+        run(clock)
+    assert qbit.count("auth/login") == logins, "a closed gate sends qBittorrent nothing"

@@ -1,16 +1,16 @@
-"""The monitor job's plumbing: its client (one per process, from a factory), the ``qbit`` slot
-taken per call, and the figures it reads from settings."""
+"""The monitor job's plumbing: its client factory, the ``qbit`` slot taken per call, and the figures
+it reads from settings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from shared.download.torrents import ShareLimits
-from shared.infra.errors import ConfigError
 from shared.infra.settings import Settings
 from tests.fixtures.qbit_fake import FakeQbit, info_hash, view
 from workers.download import monitor
@@ -23,30 +23,17 @@ def _settings(**kw: Any) -> Settings:
 
 
 @pytest.fixture(autouse=True)
-def no_factory() -> Iterator[None]:
-    monitor.set_client_factory(None)
+def pool_factory() -> Iterator[None]:
     yield
     monitor.set_client_factory(None)
 
 
-def test_without_a_client_factory_the_job_says_what_is_missing() -> None:
-    with pytest.raises(ConfigError, match="set_client_factory"):
-        monitor.client_for(lambda: None)
-
-
-def test_the_factory_is_asked_every_cycle_with_the_jobs_slot_taker() -> None:
-    fake = FakeQbit()
-    asked: list[object] = []
-
-    def factory(take_slot: monitor.TakeSlot) -> Throttled:
-        asked.append(take_slot)
-        return Throttled(fake, take_slot)
-
-    monitor.set_client_factory(factory)
-    slots: list[int] = []
-    monitor.client_for(lambda: slots.append(1)).snapshot()
-    monitor.client_for(lambda: slots.append(1)).snapshot()
-    assert len(asked) == 2 and slots == [1, 1]
+def test_the_pool_client_is_the_default_and_none_restores_it() -> None:
+    assert monitor._factory is monitor.pool_client
+    monitor.set_client_factory(lambda take_slot: nullcontext(FakeQbit()))
+    assert monitor._factory is not monitor.pool_client
+    monitor.set_client_factory(None)
+    assert monitor._factory is monitor.pool_client
 
 
 def test_every_call_takes_one_qbit_slot_and_passes_through() -> None:

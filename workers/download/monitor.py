@@ -5,18 +5,18 @@ The cycle itself is ``workers/download/cycle.py``. What a worker process keeps b
 each start-up checks them) and, inside the client, the ``sync/maindata`` rid that makes a
 steady-state cycle cost one call.
 
-The client comes from a factory set with :func:`set_client_factory`, asked on every cycle with the
-job's ``qbit`` slot-taker. The pool's factory is the lead's wiring of
-``workers.download.qbit.connect`` (one client per process and per credentials, so the rid lasts;
-``throttle=`` takes the slot-taker; a refused login closes ``shared.download.qbit_gate``), the same
-way ``download.grab`` gets its client; tests set a fake (``Throttled`` gives a client without a
-throttle hook of its own one slot per call). Without a factory the job fails with a
-``ConfigError`` saying so, rather than guessing a client.
+The client comes from :data:`ClientFactory`, asked on every cycle with the job's ``qbit``
+slot-taker. The pool's (:func:`pool_client`) is the one ``download.grab`` uses,
+``workers.download.qbit_session.qbit_client``: one client per process and per credentials (so the
+rid lasts), and a refused login parks the job on the ``qbit_login`` gate with an alert instead of
+retrying into qBittorrent's ban. Tests set a fake with :func:`set_client_factory` (``Throttled``
+gives a client without a throttle hook of its own one slot per call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from celery import Celery
@@ -26,37 +26,42 @@ from shared.download.torrents import TorrentClient
 from shared.engine.jobtypes import NoArgs
 from shared.infra.clock import utcnow
 from shared.infra.db import session_scope
-from shared.infra.errors import ConfigError
 from shared.infra.settings import get_settings
 from workers.base import job_task
 from workers.context import JobContext
 from workers.download.cycle import MonitorConfig, MonitorMemory, run_cycle
+from workers.download.qbit_session import qbit_client
 
 #: Takes one ``qbit`` rate-limit slot (the job's ``ctx.throttle("qbit")``).
 TakeSlot = Callable[[], None]
-ClientFactory = Callable[[TakeSlot], TorrentClient]
+ClientFactory = Callable[[TakeSlot], AbstractContextManager[TorrentClient]]
 
-_factory: ClientFactory | None = None
 MEMORY = MonitorMemory()
 
 
+@contextmanager
+def pool_client(take_slot: TakeSlot) -> Iterator[TorrentClient]:
+    """The pool's qBittorrent client, taking a ``qbit`` slot before each call."""
+    with qbit_client() as client:
+        client.throttle = take_slot
+        try:
+            yield client
+        finally:
+            client.throttle = None
+
+
+_factory: ClientFactory = pool_client
+
+
 def set_client_factory(factory: ClientFactory | None) -> None:
-    """Use ``factory`` for the qBittorrent client from the next cycle on."""
+    """Use ``factory`` for the qBittorrent client from the next cycle on (None: the pool's own)."""
     global _factory
-    _factory = factory
-
-
-def client_for(take_slot: TakeSlot) -> TorrentClient:
-    if _factory is None:
-        raise ConfigError("download.monitor has no qBittorrent client: the download pool sets one with "
-                          "workers.download.monitor.set_client_factory")
-    return _factory(take_slot)
+    _factory = factory or pool_client
 
 
 def download_monitor(ctx: JobContext[NoArgs]) -> dict[str, Any]:
     """One cycle: every torrent of our category reconciled with its row; the report is the result."""
-    client = client_for(lambda: ctx.throttle("qbit"))
-    with session_scope() as s:
+    with _factory(lambda: ctx.throttle("qbit")) as client, session_scope() as s:
         report = run_cycle(s, client, utcnow(), MonitorConfig.from_settings(get_settings()), MEMORY)
     return report.result()
 
