@@ -27,7 +27,7 @@ from shared.infra.db import session_scope
 from shared.models.crawl import MamSnatched
 from shared.models.download import GovernorDecision
 from shared.models.metadata import Wanted
-from tests.fixtures.swarm import Swarm
+from tests.fixtures.swarm import Swarm, api_client
 from tests.fixtures.swarm_procs import QbitDaemon
 from tests.integration.stack import Stack, api_headers, wait_state
 from tests.integration.test_crawl_search import BOOK, HOURS, want
@@ -141,6 +141,56 @@ def test_search_grab_download_with_real_parts(gateway: tuple[str, dict[str, Any]
     assert again.get("already") == "downloading"
     assert len(state.requests_to("download")) == 1, "a second grab must not fetch again"
     assert len([t for t in client.snapshot().torrents.values() if t.info_hash == world["info_hash"]]) == 1
+
+    # the monitor takes over: completion opens the obligation and its clock runs
+    _monitor()
+    time.sleep(2.5)
+    first = _monitor_download(base, h, wanted_id)
+    assert first["state"] == "seeding" and first["obligation"]["state"] == "open", first
+    assert first["obligation"]["required_seconds"] == 72 * 3600
+    with session_scope() as s:
+        wanted = s.get(Wanted, wanted_id)
+        assert wanted is not None and wanted.state == "downloaded"
+    # qBittorrent restarts mid-seed: the time seeded so far is kept, and the clock goes on
+    seeded = first["obligation"]["seeded_seconds"]
+    qbit_ours.restart()
+    _monitor()
+    time.sleep(2.5)
+    after_restart = _monitor_download(base, h, wanted_id)
+    assert after_restart["obligation"]["seeded_seconds"] >= seeded
+    # removed behind our back (files kept): re-added from the stored .torrent and flagged
+    api_client(qbit_ours).torrents_delete(delete_files=False, torrent_hashes=world["info_hash"])
+    _monitor()
+    assert wait_for_hash(client, world["info_hash"]), "the monitor must re-add a torrent removed behind our back"
+    alerts = httpx.get(f"{base}/api/v1/alerts", headers=h, params={"state": "all"}).json()["items"]
+    assert any(a["kind"] == "torrent_readded" for a in alerts), alerts
+    assert len(state.requests_to("download")) == 1, "re-added from the stored file, not fetched again"
+
+
+def _monitor() -> None:
+    from shared.engine import ledger
+
+    with session_scope() as s:
+        job_id = ledger.create_job(s, "download.monitor", {}).job.id
+    done = wait_state(job_id, ("succeeded", "failed", "dead"), 60)
+    assert done.state == "succeeded", done.error
+
+
+def _monitor_download(base: str, h: dict[str, Any], wanted_id: int) -> dict[str, Any]:
+    _monitor()
+    items = httpx.get(f"{base}/api/v1/downloads", headers=h, params={"wanted_id": wanted_id}).json()["items"]
+    assert len(items) == 1
+    item: dict[str, Any] = items[0]
+    return item
+
+
+def wait_for_hash(client: QbitClient, info_hash: str, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if info_hash in client.snapshot().torrents:
+            return True
+        time.sleep(0.3)
+    return False
 
 
 def test_auto_grab_grabs_what_a_search_chose(gateway: tuple[str, dict[str, Any]], world: dict[str, Any]) -> None:
