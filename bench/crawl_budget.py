@@ -10,7 +10,7 @@ and reads the simulator's request log:
 - ``utilisation``: (requests − 1) × spacing / (last request − first request) (target >= 0.90);
 - searches finished, jobs deferred for a slot (``rate_limit_waits``), failed or dead jobs (target 0).
 
-Runs: a 1 s spacing with 150 entries (about three minutes), then the default configuration's 3 s
+Runs: a 1 s spacing with 150 entries (about five minutes), then the default configuration's 3 s
 spacing over about two minutes. ``--quick``: one 0.5 s run of 60 entries. Each run gets a fresh
 database and an empty Redis. Figures also go to ``bench/results/crawl-latest.{json,md}``.
 """
