@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.download.states import SEEDING_STATES
 from shared.infra.db import session_scope
@@ -165,6 +165,24 @@ def test_search_grab_download_with_real_parts(gateway: tuple[str, dict[str, Any]
     alerts = httpx.get(f"{base}/api/v1/alerts", headers=h, params={"state": "all"}).json()["items"]
     assert any(a["kind"] == "torrent_readded" for a in alerts), alerts
     assert len(state.requests_to("download")) == 1, "re-added from the stored file, not fetched again"
+
+    # removal: refused while seeding is owed, allowed (files kept) once the obligation is met
+    download_id = first["id"]
+    refused = httpx.post(f"{base}/api/v1/downloads/{download_id}/remove", headers=h, json={"reason": "tidy up"})
+    assert refused.status_code == 409 and "still owes" in refused.json()["detail"], refused.text
+    assert world["info_hash"] in client.snapshot().torrents
+    with session_scope() as s:
+        s.execute(text("UPDATE seeding_obligations SET state = 'met', seeded_seconds = required_seconds, "
+                       "met_at = now() WHERE download_id = :d"), {"d": download_id})
+    allowed = httpx.post(f"{base}/api/v1/downloads/{download_id}/remove", headers=h, json={"reason": "tidy up"})
+    assert allowed.status_code == 202, allowed.text
+    assert wait_state(allowed.json()["job_id"], ("succeeded", "failed", "dead"), 60).state == "succeeded"
+    assert world["info_hash"] not in client.snapshot().torrents
+    assert Path(view.content_path).exists(), "removal keeps the files"
+    with session_scope() as s:
+        kinds = [d.kind for d in s.scalars(select(GovernorDecision).where(GovernorDecision.download_id == download_id)
+                                           .order_by(GovernorDecision.id))]
+    assert kinds[-2:] == ["refuse", "remove"]
 
 
 def _monitor() -> None:

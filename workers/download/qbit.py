@@ -180,6 +180,12 @@ class QbitClient:
         with self._mapped(f"reannounce {len(hashes)} torrent(s)"):
             self._api.torrents_reannounce(torrent_hashes=[h.lower() for h in hashes])
 
+    def remove(self, info_hash: str) -> None:
+        """Remove one torrent from qBittorrent, keeping its files (the library holds hardlinks to them).
+        Only ``download.remove`` calls it, after ``shared.download.protection.may_remove`` allowed it."""
+        with self._mapped(f"remove {info_hash}"):
+            self._api.torrents_delete(delete_files=False, torrent_hashes=info_hash.lower())
+
     def set_no_share_limits(self, hashes: list[str]) -> None:
         """Per-torrent limits "none" (-1): qBittorrent's global limits no longer stop these torrents.
         4.5 requires the ratio and the seeding time together; the inactive limit is 4.6+ and ignored
