@@ -97,7 +97,7 @@ def test_a_mismatch_in_the_other_voice(books: Path) -> None:
     assert (verdict.outcome, verdict.name) == ("mismatch", "Michael Page")
 
 
-@pytest.mark.parametrize("filler", ["silence", "music", "noise"])
+@pytest.mark.parametrize("filler", ["silence", "music"])  # noise is behind credits above
 def test_no_credits_is_not_heard(books: Path, filler: Filler) -> None:
     verdict = listen(book(books, f"none-{filler}.m4b", intro=None, filler=filler), *DISCWORLD)
     assert verdict.outcome == "not_heard" and not verdict.confident

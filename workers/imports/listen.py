@@ -96,11 +96,11 @@ def transcribe(
     """PocketSphinx's best hypothesis for 16 kHz mono s16le ``pcm`` ("" for silence).
 
     The audio is fed as a stream, one second at a time (seconds of digital silence skipped), not
-    as one buffer: with the whole minute
-    at once PocketSphinx normalises the spoken credits against the music that follows them and
-    mishears them, and takes many times longer. After each second ``settled(partial_text)`` may
-    name an answer; once the same answer comes :data:`_SETTLE_CHUNKS` times in a row the rest is
-    not transcribed. A decoder per call: loading the model takes a fraction of a second.
+    as one buffer: given the whole minute at once, PocketSphinx normalises the spoken credits
+    against the music that follows them, mishears them, and takes many times longer. After each
+    second ``settled(partial_text)`` may name an answer; once the same answer comes
+    :data:`_SETTLE_CHUNKS` times in a row the rest is not transcribed. ``audio_seconds`` is how far
+    into the audio listening went. A decoder per call: loading the model takes under a second.
     """
     decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
     started = time.monotonic()
@@ -157,8 +157,8 @@ def hear_narrator(
     """Which narrator in play the opening of ``audio_file`` names: heard, mismatch or not_heard.
 
     ``seconds`` on the result is the whole wall time (decode, model load, recognition, match);
-    ``audio_seconds`` how much audio was transcribed (less than a minute when the answer settled
-    early or the budget ran out). Raises :class:`ListenError` when listening is impossible;
+    ``audio_seconds`` how far into the file it listened (less than a minute when the answer
+    settled early or the budget ran out). Raises :class:`ListenError` when listening is impossible;
     callers record that as "not heard" (it never blocks an import on its own).
     """
     started = time.monotonic()
