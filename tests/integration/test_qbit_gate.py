@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from shared.download import qbit_gate, qbit_settings
-from shared.engine import ledger
+from shared.engine import gates, ledger
 from shared.infra.db import session_scope
 from shared.models.alerts import Alert
 from shared.models.jobs import Job
@@ -62,7 +62,7 @@ def test_refusal_parks_and_new_settings_release(env: pytest.MonkeyPatch) -> None
     refuse()
     with session_scope() as s:
         assert qbit_gate.gate_closed(s)
-        assert ledger.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="login refused",
+        assert gates.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="login refused",
                            still_closed=qbit_gate.gate_closed) == "parked"
     assert (job(job_id).state, job(job_id).parked_on) == ("waiting", qbit_gate.GATE)
     alerts = open_alerts()
@@ -83,7 +83,7 @@ def test_an_environment_change_opens_the_gate(env: pytest.MonkeyPatch) -> None:
     job_id, attempt_id = running_job()
     refuse()
     with session_scope() as s:
-        assert ledger.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="refused",
+        assert gates.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="refused",
                            still_closed=qbit_gate.gate_closed) == "parked"
     env.setenv("MAMC_QBIT_PASSWORD", "fixed-in-the-environment")  # and the workers restarted
     get_settings.cache_clear()
@@ -101,5 +101,5 @@ def test_a_job_parking_after_the_release_is_queued(env: pytest.MonkeyPatch) -> N
         qbit_settings.save_connection(s, url="http://127.0.0.1:8081", username="someone-else")
         assert qbit_gate.settings_changed(s) == 0
     with session_scope() as s:
-        assert ledger.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="refused",
+        assert gates.park(s, job_id, attempt_id, gate=qbit_gate.GATE, reason="refused",
                            still_closed=qbit_gate.gate_closed) == "queued"
