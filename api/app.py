@@ -94,6 +94,7 @@ def _feature_routers() -> list[APIRouter]:
         account,
         alerts,
         downloads,
+        imports,
         library,
         metadata,
         quality_profile,
@@ -103,4 +104,4 @@ def _feature_routers() -> list[APIRouter]:
     )
 
     return [library.router, settings.router, quality_profile.router, wanted.router, searches.router,
-            metadata.router, account.router, alerts.router, downloads.router]
+            metadata.router, account.router, alerts.router, downloads.router, imports.router]

@@ -10,6 +10,7 @@ from celery import Celery
 
 from workers.crawl import tasks as crawl_tasks
 from workers.download import tasks as download_tasks
+from workers.imports import tasks as import_tasks
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks
 from workers.notify import tasks as notify_tasks
@@ -23,3 +24,4 @@ def register_all(app: Celery) -> None:
     metadata_tasks.register(app)
     download_tasks.register(app)
     notify_tasks.register(app)
+    import_tasks.register(app)

@@ -124,6 +124,7 @@ def _catalogue() -> dict[str, JobType[Any]]:
     global _catalogue_loaded
     if not _catalogue_loaded:
         from shared.crawl import jobs as _crawl  # noqa: F401
+        from shared.imports import jobs as _imports  # noqa: F401
         from shared.library import jobs as _library  # noqa: F401
         from shared.metadata import jobs as _metadata  # noqa: F401
         from shared.notify import jobs as _notify  # noqa: F401

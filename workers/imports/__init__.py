@@ -1,0 +1,1 @@
+"""The import bodies: probing, placing, telling Audiobookshelf (rules: ``shared/imports/``)."""
