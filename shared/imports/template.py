@@ -51,7 +51,7 @@ _TRANSLATE = str.maketrans({"/": "-", "\\": "-", '"': "'", "<": None, ">": None,
 def sanitize_name(text: str) -> str:
     """One value made safe inside a file name on any filesystem (may return "")."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub(" ", text)
     text = _COLON.sub(" - ", text)
     text = _SPACES.sub(" ", text.translate(_TRANSLATE)).strip()
     return text
