@@ -31,6 +31,7 @@ from shared.infra.db import session_scope
 from shared.models.download import Download
 from shared.models.imports import Import
 from shared.models.metadata import Wanted
+from shared.wanted.states import WantedState
 from tests.fixtures.audio import make_m4b
 from tests.fixtures.choice import torrent
 from tests.fixtures.imports import Book, add_candidates, add_download, add_wanted, wanted_state
@@ -152,6 +153,16 @@ def test_a_recording_20_percent_short_is_rejected_and_refused_by_the_next_search
     refused = next(c for c in decision.candidates if c.torrent_id == 4242)
     assert "wrong_recording" in {str(r.code) for r in refused.rejections}
     assert decision.chosen is not None and decision.chosen.torrent_id == 4244
+
+
+def test_a_rejection_before_the_monitor_moved_the_entry_still_ends_wanted(import_world: ImportWorld) -> None:
+    world = import_world
+    wanted_id = add_wanted(BOOK, state=WantedState.GRABBED)
+    seeding = seed(world.downloads / "Early", 30)
+    download_id = add_download(seeding.root, wanted_id=wanted_id, torrent_id=6161,
+                               qbit_path=world.qbit_path(seeding.root))
+    assert world.run(download_id)["verdict"] == "rejected"
+    assert wanted_state(wanted_id) == "wanted"  # grabbed -> downloaded -> wanted, both moves in the table
 
 
 def test_a_narrator_tag_naming_someone_else_is_rejected(import_world: ImportWorld) -> None:

@@ -225,8 +225,10 @@ class AbsClient(UpstreamClient):
         patch = MediaPatch.from_fields(fields)
         path = f"/api/items/{quote(item_id, safe='')}/media"
         data = as_dict(self._json("PATCH", path, body=patch.payload()), f"PATCH item {item_id}")
-        if not isinstance(data.get("updated"), bool) or not isinstance(data.get("libraryItem"), dict):
-            raise MalformedResponse(f"ABS PATCH item {item_id}: expected {{updated, libraryItem}}")
+        # ``updated`` is true or absent, never false: ABS answers ``hasUpdates || payload.url``, which is
+        # ``undefined`` when nothing changed, and JSON drops it (seen on the real 2.36.0 server)
+        if data.get("updated") not in (True, False, None) or not isinstance(data.get("libraryItem"), dict):
+            raise MalformedResponse(f"ABS PATCH item {item_id}: expected {{updated?, libraryItem}}")
         stored = self.get_item(item_id)
         problems = patch.unapplied(stored)
         if problems:
