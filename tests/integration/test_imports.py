@@ -41,6 +41,7 @@ from tests.integration.imports_world import (
     import_world_fixture,  # noqa: F401 - the import_world fixture
     same_inode,
 )
+from workers.imports.flow import ImportFailed
 
 BOOK = Book()
 FOLDER = "Terry Pratchett/Discworld/Vol 1 - 1983 - The Colour of Magic {Nigel Planer} [B0015T963C]"
@@ -327,8 +328,10 @@ def test_a_scan_that_never_lists_the_folder_fails_and_a_retry_finishes(import_wo
     from shared.infra.settings import get_settings
     get_settings.cache_clear()
     wanted_id, download_id, _ = grab(world, BOOK, 60)
-    assert world.run(download_id)["verdict"] == "failed"
+    with pytest.raises(ImportFailed, match="ABS did not list"):
+        world.run(download_id)
     row = the_import(download_id)
+    assert row.verdict == "failed"
     assert row.reason is not None and row.reason.startswith(f"ABS did not list {ABS_ROOT}/{FOLDER} after 2 scan(s)")
     assert row.scans == 2 and row.step == "placed" and world.state.count("POST /api/libraries/{id}/scan") == 2
     assert wanted_state(wanted_id) == "downloaded"

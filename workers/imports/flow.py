@@ -7,8 +7,10 @@ happen once: the folder path is stored before the first file is linked, ABS find
 folder, and the PATCH is marked sent before it is sent (see ``shared.imports.states``).
 
 A :class:`~shared.infra.errors.PermanentError` (files not where the mapping says, a name taken in
-the library, ABS refusing a field) ends the import ``failed`` with its message as the reason; a
-transient one (ABS restarting) is noted on the row and raised, so the pool retries the job.
+the library, ABS refusing a field) ends the import ``failed`` with its message as the reason, and
+the job fails with it (:class:`ImportFailed`); a transient one (ABS restarting) is noted on the row
+and raised, so the pool retries the job. ``rejected`` and ``already_owned`` are answers, not
+failures: their jobs succeed.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ COMPLETE_STATES = frozenset({"seeding", "paused"})
 
 class NotComplete(PermanentError):
     """The download is not complete: nothing to import yet (the monitor queues it on completion)."""
+
+
+class ImportFailed(PermanentError):
+    """The import ended ``failed`` (recorded with its reason): the job fails too, so the ledger and
+    its alerts show it; ``POST /api/v1/imports/{id}/retry`` runs it again."""
 
 
 @dataclass
@@ -125,7 +132,10 @@ def _target(settings: Settings, book: BookFacts) -> tuple[str, str]:
     if settings.abs_library_dir is None:
         raise PermanentError("MAMC_ABS_LIBRARY_DIR is not set: imports need the ABS library folder as this "
                              "worker sees it")
-    rel = render(settings.import_folder_template, book.folder_fields())
+    try:
+        rel = render(settings.import_folder_template, book.folder_fields())
+    except ValueError as exc:  # a book the template cannot name (no title): retrying cannot help
+        raise PermanentError(f"no library folder for {book.title!r}: {exc}") from None
     target = Path(settings.abs_library_dir).joinpath(*PurePosixPath(rel).parts)
     return str(target), settings.path_mappings.abs_path(str(target))
 
@@ -325,4 +335,6 @@ def run_import(download_id: int, env: Env) -> dict[str, Any]:
     with session_scope() as s:
         row = s.get(Import, import_id)
         assert row is not None
+        if row.verdict == Verdict.FAILED:
+            raise ImportFailed(f"import {row.id} failed: {row.reason}")
         return _result(row)
