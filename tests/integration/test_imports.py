@@ -28,6 +28,7 @@ from shared.crawl.targets import build_target
 from shared.imports import records
 from shared.imports.memory import rejected_torrents
 from shared.infra.db import session_scope
+from shared.infra.errors import UpstreamUnavailable
 from shared.models.download import Download
 from shared.models.imports import Import
 from shared.models.metadata import Wanted
@@ -342,3 +343,16 @@ def test_a_scan_that_never_lists_the_folder_fails_and_a_retry_finishes(import_wo
     again = the_import(download_id)
     assert again.runs == 2 and again.placement == "hardlink" and world.items() == 1 and world.patches() == 1
     assert wanted_state(wanted_id) == "imported"
+
+
+def test_abs_unreachable_mid_import_is_noted_and_the_next_delivery_finishes(import_world: ImportWorld) -> None:
+    world = import_world
+    wanted_id, download_id, _ = grab(world, BOOK, 60)
+    world.state.faults.fail_next("/api/items/*/media", 1, status=503, method="PATCH")
+    with pytest.raises(UpstreamUnavailable):
+        world.run(download_id)  # the pool would retry this job after a back-off
+    row = the_import(download_id)
+    assert row.verdict is None and row.step == "found" and row.patch_sent_at is not None
+    assert row.error is not None and row.error.startswith("UpstreamUnavailable")
+    assert world.run(download_id)["verdict"] == "imported"
+    assert the_import(download_id).error is None and world.items() == 1 and wanted_state(wanted_id) == "imported"
