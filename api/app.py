@@ -95,6 +95,7 @@ def _feature_routers() -> list[APIRouter]:
         alerts,
         downloads,
         governor,
+        imports,
         library,
         metadata,
         quality_profile,
@@ -104,4 +105,4 @@ def _feature_routers() -> list[APIRouter]:
     )
 
     return [library.router, settings.router, quality_profile.router, wanted.router, searches.router,
-            metadata.router, account.router, alerts.router, downloads.router, governor.router]
+            metadata.router, account.router, alerts.router, downloads.router, governor.router, imports.router]

@@ -3,8 +3,9 @@
 Everything the pure chooser needs about the member's library is read here, once per search:
 ASINs owned (any marketplace), the owned recordings of the wanted authors (title + authors +
 duration, for "already in the library" without an ASIN), the narrators of the owned books of the
-wanted series (the member's strong preference), and the torrents this account already snatched
-(MAM's ``my_snatched`` lags, so the local memory is joined in).
+wanted series (the member's strong preference), the torrents this account already snatched
+(MAM's ``my_snatched`` lags, so the local memory is joined in), and the torrents an import rejected
+as the wrong recording (``shared.imports.memory``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from shared.crawl.choice import OwnedRecording, Target
 from shared.crawl.session import ACCOUNT
+from shared.imports.memory import rejected_torrents
 from shared.models.crawl import MamSnatched
 from shared.models.metadata import Wanted
 from shared.names import author_key
 from shared.normalize import fold_name
 from shared.positions import SeriesPosition
 
-__all__ = ["build_target", "remember_snatched", "snatched_ids", "target_summary"]
+__all__ = ["build_target", "owned_recordings", "remember_snatched", "series_narrators", "snatched_ids",
+           "target_summary"]
 
 #: Words in a wanted title that say the entry itself is a collection (then collections are allowed).
 _COLLECTION_WORDS = ("omnibus", "box set", "boxed set", "collection", "books 1", "complete series")
@@ -51,7 +54,7 @@ def _owned_asins(session: Session) -> frozenset[str]:
     return frozenset(str(r).upper() for r in rows)
 
 
-def _owned_recordings(session: Session, authors: list[str]) -> tuple[OwnedRecording, ...]:
+def owned_recordings(session: Session, authors: list[str]) -> tuple[OwnedRecording, ...]:
     keys = sorted({k for a in authors for k in (author_key(a), fold_name(a)) if k})
     if not keys:
         return ()
@@ -66,7 +69,7 @@ def _owned_recordings(session: Session, authors: list[str]) -> tuple[OwnedRecord
     return tuple(OwnedRecording(title=t, authors=tuple(names), duration_seconds=d) for t, names, d in rows)
 
 
-def _series_narrators(session: Session, row: Wanted) -> tuple[str, ...]:
+def series_narrators(session: Session, row: Wanted) -> tuple[str, ...]:
     """Narrators of the owned books of the wanted series, most frequent first."""
     if row.series_id is None and not row.series_name:
         return ()
@@ -99,13 +102,14 @@ def build_target(session: Session, row: Wanted) -> Target:
         position=SeriesPosition.parse(row.position) if row.position else None,
         runtime_seconds=row.runtime_seconds,
         narrators=tuple(row.narrators or ()),
-        series_narrators=_series_narrators(session, row),
+        series_narrators=series_narrators(session, row),
         asin=row.asin.upper() if row.asin else None,
         language=row.language,
         is_collection=_is_collection(row.title, row.position),
         owned_asins=_owned_asins(session),
-        owned_recordings=_owned_recordings(session, list(row.authors or ())),
+        owned_recordings=owned_recordings(session, list(row.authors or ())),
         snatched_ids=snatched_ids(session),
+        rejected_ids=rejected_torrents(session),
     )
 
 
@@ -116,4 +120,4 @@ def target_summary(target: Target) -> dict[str, object]:
             "runtime_seconds": target.runtime_seconds, "narrators": list(target.narrators),
             "series_narrators": list(target.series_narrators), "asin": target.asin, "language": target.language,
             "is_collection": target.is_collection, "owned_recordings": len(target.owned_recordings),
-            "snatched_known": len(target.snatched_ids)}
+            "snatched_known": len(target.snatched_ids), "rejected_known": len(target.rejected_ids)}

@@ -36,7 +36,7 @@ __all__ = [
 #: redelivered grab of the same torrent resumes.
 GRABBABLE = frozenset({WantedState.WANTED, WantedState.GRABBED})
 #: Rejections a person cannot override: the account cannot download it, or it would be a second snatch.
-HARD = frozenset({"vip_only", "already_snatched", "already_owned", "not_audiobook", "no_seeders"})
+HARD = frozenset({"vip_only", "already_snatched", "already_owned", "not_audiobook", "no_seeders", "wrong_recording"})
 
 
 class NotGrabbable(PermanentError):

@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.engine.ratelimit import Limit
+from shared.imports.paths import PathMappings
+from shared.imports.template import DEFAULT_TEMPLATE, check_template
 from shared.infra.errors import ConfigError
 
 DEFAULT_RATE_LIMITS = {
@@ -113,6 +115,22 @@ class Settings(BaseSettings):
     crawl_top_list_size: int = Field(10, ge=1, le=100)
     abs_url: str = "http://127.0.0.1:13378"
     abs_token: SecretStr | None = None
+    # Imports (docs/imports.md): the ABS library folder as this worker sees it (imports are placed
+    # there); how qBittorrent's, this worker's and ABS's views of the same folders map
+    # ({"qbit_to_worker": [["/downloads", "/srv/downloads"]], "worker_to_abs": [["/srv/library", "/audiobooks"]]});
+    # the folder template; how far a download's duration may be from the expected runtime.
+    abs_library_dir: Path | None = None
+    path_mappings: PathMappings = Field(default_factory=PathMappings)
+    import_folder_template: str = DEFAULT_TEMPLATE
+    import_duration_tolerance: float = Field(0.03, ge=0.0, le=0.5)
+    # Listen to the opening minute for "narrated by <name>" (offline, PocketSphinx; seconds of CPU a book).
+    import_listen_narrator: bool = True
+    # Waiting for ABS to list an imported folder: at most this long in all, polling from every
+    # import_scan_poll seconds (doubling, at most 30 s), asking for a new scan at most
+    # import_scan_attempts times when one finishes without the folder.
+    import_scan_timeout: float = Field(900.0, gt=0, le=1500)
+    import_scan_poll: float = Field(2.0, gt=0, le=60)
+    import_scan_attempts: int = Field(3, ge=1, le=10)
     qbit_url: str = "http://127.0.0.1:8081"
     qbit_user: str = "admin"
     qbit_password: SecretStr | None = None
@@ -227,6 +245,11 @@ class Settings(BaseSettings):
             raise ValueError(f"MAMC_QBIT_CATEGORY: {value!r} is not a qBittorrent category name (no backslash, "
                              f"no leading, trailing or double slash)")
         return value
+
+    @field_validator("import_folder_template")
+    @classmethod
+    def _template_renders(cls, value: str) -> str:
+        return check_template(value)
 
     @field_validator("api_rate_limit")
     @classmethod

@@ -3,6 +3,7 @@
 from shared.models.alerts import Alert
 from shared.models.crawl import AppSetting, MamAccountSnapshot, MamCandidate, MamSearch, MamSession, MamSnatched
 from shared.models.download import Download, GovernorDecision, Obligation, Spend
+from shared.models.imports import Import
 from shared.models.jobs import ApiKey, Job, JobAttempt, JobProgress, PoolState, StoredSecret
 from shared.models.library import (
     Author,
@@ -49,3 +50,4 @@ __all__ += [
 __all__ += ["Alert", "AppSetting", "MamAccountSnapshot", "MamCandidate", "MamSearch", "MamSession", "MamSnatched"]
 
 __all__ += ["Download", "GovernorDecision", "Obligation", "Spend"]
+__all__ += ["Import"]

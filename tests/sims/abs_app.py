@@ -206,7 +206,10 @@ class _Handlers:
             if not user.may_update:
                 raise SimHTTPError(403, "Forbidden")
             updated = apply_media_patch(self.state, item, payload)
-            data = {"updated": updated, "libraryItem": render_old(self.state, item)}
+            # ``res.json({updated: hasUpdates, ...})`` with ``hasUpdates = changed || payload.url``: when
+            # nothing changed that is ``undefined`` and the key is absent (real 2.36.0), never ``false``
+            data = {"updated": True} if updated else {}
+            data["libraryItem"] = render_old(self.state, item)
         return json_response(data)
 
     async def item_scan(self, request: Request) -> Response:

@@ -55,6 +55,7 @@ class SimLibrary:
     last_scan: int | None = None
     provider: str = "audible"
     settings: dict[str, Any] = field(default_factory=default_library_settings)
+    disk_path: str | None = None  # a real folder scanned as ``folder_path`` (tests/sims/abs_disk.py)
 
 
 @dataclass(slots=True)
@@ -73,6 +74,25 @@ class SimSeries:
     library_id: str
     name: str
     added_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimFile:
+    """A real file of an item scanned from disk (``abs_disk``): what ABS's ``LibraryFile`` and, for
+    audio, its ffprobe of the file record."""
+
+    rel_path: str  # inside the item folder, "/"-separated
+    ino: str
+    size: int
+    mtime_ms: int
+    file_type: str  # audio | ebook | image | text | metadata | unknown
+    duration: float = 0.0
+    codec: str | None = None
+    bitrate: int | None = None
+    channels: int | None = None
+    format: str | None = None
+    mime_type: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # ABS's metaTags: ("tagArtist", "..."), ...
 
 
 @dataclass(slots=True)
@@ -115,10 +135,17 @@ class SimItem:
     has_cover: bool = True
     podcast_author: str | None = None  # podcasts only: ABS keeps a plain author string for them
     rowid: int = 0  # insertion order: what SQLite returns rows in when nothing else decides
+    files: tuple[SimFile, ...] = ()  # an item scanned from disk: its real files (else derived at render)
+
+    @property
+    def audio(self) -> tuple[SimFile, ...]:
+        return tuple(f for f in self.files if f.file_type == "audio")
 
     @property
     def size(self) -> int:
-        """Bytes on disk, derived from bitrate and duration (what ffprobe would imply)."""
+        """Bytes on disk: the real files' sizes, else derived from bitrate and duration."""
+        if self.files:
+            return sum(f.size for f in self.files)
         return int(self.duration * self.bitrate / 8)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sims.abs_records import CODECS, SimItem, SimLibrary
+from tests.sims.abs_records import CODECS, SimFile, SimItem, SimLibrary
 from tests.sims.abs_state import AbsState
 
 _PREFIXES = ("the ", "a ")
@@ -101,8 +101,33 @@ def _file_name(item: SimItem, index: int) -> str:
     return f"{item.title or 'audio'}{ext}" if item.n_files == 1 else f"Part {index:02d}{ext}"
 
 
+def _file_meta(state: AbsState, item: SimItem, f: SimFile) -> dict[str, Any]:
+    name = f.rel_path.rsplit("/", 1)[-1]
+    return {"filename": name, "ext": "." + name.rsplit(".", 1)[-1].lower() if "." in name else "",
+            "path": f"{_path(state, item)}/{f.rel_path}", "relPath": f.rel_path, "size": f.size,
+            "mtimeMs": f.mtime_ms, "ctimeMs": f.mtime_ms, "birthtimeMs": 0}
+
+
+def _disk_audio_files(state: AbsState, item: SimItem) -> list[dict[str, Any]]:
+    """A scanned item's audio files, as ABS's ``AudioFile`` records them (ffprobe's figures)."""
+    out = []
+    for index, f in enumerate(item.audio, start=1):
+        out.append({
+            "index": index, "ino": f.ino, "metadata": _file_meta(state, item, f), "addedAt": item.added_at,
+            "updatedAt": item.added_at, "trackNumFromMeta": None, "discNumFromMeta": None,
+            "trackNumFromFilename": None, "discNumFromFilename": None, "manuallyVerified": False, "exclude": False,
+            "error": None, "format": f.format, "duration": f.duration, "bitRate": f.bitrate, "language": None,
+            "codec": f.codec, "timeBase": None, "channels": f.channels,
+            "channelLayout": "stereo" if f.channels == 2 else "mono", "chapters": [], "embeddedCoverArt": None,
+            "metaTags": dict(f.tags), "mimeType": f.mime_type,
+        })
+    return out
+
+
 def audio_files(state: AbsState, item: SimItem) -> list[dict[str, Any]]:
     """One entry per file; durations split evenly so they sum to the item's duration."""
+    if item.files:
+        return _disk_audio_files(state, item)
     fmt, _ext, mime = CODECS[item.codec]
     base_ino, n = int(item.ino), item.n_files
     each = round(item.duration / n, 3)
@@ -151,6 +176,9 @@ def audio_files(state: AbsState, item: SimItem) -> list[dict[str, Any]]:
 
 
 def _library_files(state: AbsState, item: SimItem, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if item.files:
+        return [{"ino": f.ino, "metadata": _file_meta(state, item, f), "isSupplementary": None,
+                 "addedAt": item.added_at, "updatedAt": item.added_at, "fileType": f.file_type} for f in item.files]
     out = [
         {
             "ino": f["ino"],
@@ -191,6 +219,10 @@ def _num_chapters(item: SimItem) -> int:
     return item.n_files if item.n_files > 1 else max(1, int(item.duration // 3600))
 
 
+def _num_files(item: SimItem) -> int:
+    return len(item.files) if item.files else item.n_files + int(item.has_cover)
+
+
 def _chapters(item: SimItem, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if item.n_files > 1:
         spans, start = [], 0.0
@@ -227,6 +259,9 @@ def _tracks(item: SimItem, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cover(state: AbsState, item: SimItem) -> str | None:
+    if item.files:
+        image = next((f for f in item.files if f.file_type == "image"), None)
+        return f"{_path(state, item)}/{image.rel_path}" if image else None
     return f"{_path(state, item)}/cover.jpg" if item.has_cover else None
 
 
@@ -321,7 +356,7 @@ def render_minified(state: AbsState, item: SimItem, *, series_id: str | None = N
     out = _base(state, item) | _flags(item)
     if item.media_type == "podcast":
         out["media"] = _podcast_media(state, item, expanded=False)
-        out["numFiles"] = item.n_files + int(item.has_cover)
+        out["numFiles"] = _num_files(item)
         out["size"] = item.size
         return out
     metadata: dict[str, Any] = {
@@ -347,7 +382,7 @@ def render_minified(state: AbsState, item: SimItem, *, series_id: str | None = N
         "size": item.size,
         "ebookFormat": None,
     }
-    out["numFiles"] = item.n_files + int(item.has_cover)
+    out["numFiles"] = _num_files(item)
     out["size"] = item.size
     return out
 

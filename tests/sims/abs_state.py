@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields as dc_fields
 from typing import Any
 
+from tests.sims.abs_disk import ScanResult, codec_for, scan_library
 from tests.sims.abs_faults import FaultPlan
 from tests.sims.abs_records import (
     SERVER_VERSION,
     MediaType,
     SimAuthor,
+    SimFile,
     SimItem,
     SimLibrary,
     SimSeries,
@@ -73,6 +75,7 @@ class AbsState:
         self.users: dict[str, SimUser] = {}
         self.tokens: dict[str, SimToken] = {}
         self.tasks: list[SimTask] = []
+        self.scan_results: list[ScanResult] = []  # one per finished scan of a library on disk
         self.requests: Counter[str] = Counter()
         self.requests_by_path: Counter[str] = Counter()
         self.faults = FaultPlan()
@@ -172,7 +175,10 @@ class AbsState:
         *,
         folder_path: str | None = None,
         library_id: str | None = None,
+        disk_path: str | None = None,
     ) -> SimLibrary:
+        """A library; with ``disk_path`` its scans read that real folder, which ABS sees as
+        ``folder_path`` (the two differ the way a container's mount and the host's path do)."""
         with self.lock:
             lib = SimLibrary(
                 id=library_id or self.new_id(),
@@ -184,6 +190,7 @@ class AbsState:
                 created_at=self.now_ms(),
                 last_scan=self.now_ms(),
                 provider="audible" if media_type == "book" else "itunes",
+                disk_path=disk_path,
             )
             self.libraries[lib.id] = lib
             self.library_items[lib.id] = {}
@@ -440,8 +447,35 @@ class AbsState:
         self.tasks.remove(task)
         for change in self._pending_scan.pop(task.library_id, []):
             change(self)
-        self.libraries[task.library_id].last_scan = self.now_ms()
+        lib = self.libraries[task.library_id]
+        if lib.disk_path is not None:
+            self.scan_results.append(scan_library(self, lib))
+        lib.last_scan = self.now_ms()
         self.version += 1
+
+    # ---------------------------------------------------------------- items scanned from disk
+    def add_disk_item(self, library_id: str, *, rel_path: str, ino: str, files: Sequence[SimFile], is_file: bool,
+                      metadata: dict[str, Any]) -> SimItem:
+        """A new item found by a disk scan (``abs_disk``), described by ``metadata`` (ABS's keys)."""
+        audio = [f for f in files if f.file_type == "audio"]
+        extra = {k: metadata[k] for k in ("subtitle", "publisher", "description", "isbn", "asin", "language")
+                 if metadata.get(k)}
+        return self.add_book(
+            library_id, title=metadata.get("title") or rel_path, authors=metadata.get("authors") or (),
+            series=metadata.get("series") or (), rel_path=rel_path, ino=ino, files=tuple(files), is_file=is_file,
+            narrators=tuple(metadata.get("narrators") or ()), genres=tuple(metadata.get("genres") or ()),
+            tags=tuple(metadata.get("tags") or ()), published_year=metadata.get("publishedYear"),
+            published_date=metadata.get("publishedDate"), explicit=bool(metadata.get("explicit")),
+            abridged=bool(metadata.get("abridged")), duration=round(sum(f.duration for f in audio), 6),
+            n_files=len(audio), codec=codec_for(list(files)), has_cover=any(f.file_type == "image" for f in files),
+            **extra)
+
+    def rescan_disk_item(self, item: SimItem, rel_path: str, ino: str, files: Sequence[SimFile]) -> None:
+        """A known folder seen again: moved (same inode), changed files, or back from missing."""
+        audio = [f for f in files if f.file_type == "audio"]
+        item.rel_path, item.ino, item.files, item.is_missing = rel_path, ino, tuple(files), False
+        item.duration, item.n_files = round(sum(f.duration for f in audio), 6), len(audio)
+        self.touch(item)
 
     def rescan_item(self, item_id: str) -> str:
         with self.lock:

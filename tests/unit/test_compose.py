@@ -148,7 +148,7 @@ def test_download_and_library_workers_share_the_storage(path: Path) -> None:
         assert {"/data/downloads", "/data/library"} <= targets, f"{path.name}: {name} mounts {targets}"
         env = environment(svcs[name])
         assert env.get("MAMC_QBIT_SAVE_PATH") == "${MAMC_QBIT_SAVE_PATH:-/data/downloads}"
-        assert env.get("MAMC_LIBRARY_DIR") == "/data/library"
+        assert env.get("MAMC_ABS_LIBRARY_DIR") == "/data/library"
 
 
 @pytest.mark.parametrize("path", [DEV, PROD], ids=["dev", "prod"])

@@ -1,1 +1,1 @@
-"""The import of finished downloads into Audiobookshelf: verify, listen, place, tell ABS."""
+"""The import bodies: probing, placing, telling Audiobookshelf (rules: ``shared/imports/``)."""

@@ -180,6 +180,16 @@ class AbsClient(UpstreamClient):
             f"ABS library {library_id}: listing kept changing over {max_passes} passes (saw {len(seen)} of {total})"
         )
 
+    def newest_items(self, library_id: str, *, limit: int = 100, page: int = 0) -> list[AbsListEntry]:
+        """One page of a library's items, newest first (``sort=addedAt&desc=1``): where the items a
+        scan just added are. Minified rows (path, duration); read one with :meth:`get_item`."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1 (limit=0 means 'everything' to ABS)")
+        path = f"/api/libraries/{quote(library_id, safe='')}/items"
+        data = as_dict(self._json("GET", path, params={"sort": PAGE_SORT, "desc": 1, "limit": limit, "page": page}),
+                       f"items of library {library_id}")
+        return [parse_list_entry(raw) for raw in as_list(data.get("results"), f"items of library {library_id}")]
+
     # ------------------------------------------------------------------ items
     def get_expanded(self, ids: Sequence[str], *, chunk_size: int = BATCH_GET_CHUNK) -> list[AbsItem]:
         """Expanded items via ``POST /api/items/batch/get``, in the order asked.
@@ -215,8 +225,10 @@ class AbsClient(UpstreamClient):
         patch = MediaPatch.from_fields(fields)
         path = f"/api/items/{quote(item_id, safe='')}/media"
         data = as_dict(self._json("PATCH", path, body=patch.payload()), f"PATCH item {item_id}")
-        if not isinstance(data.get("updated"), bool) or not isinstance(data.get("libraryItem"), dict):
-            raise MalformedResponse(f"ABS PATCH item {item_id}: expected {{updated, libraryItem}}")
+        # ``updated`` is true or absent, never false: ABS answers ``hasUpdates || payload.url``, which is
+        # ``undefined`` when nothing changed, and JSON drops it (seen on the real 2.36.0 server)
+        if data.get("updated") not in (True, False, None) or not isinstance(data.get("libraryItem"), dict):
+            raise MalformedResponse(f"ABS PATCH item {item_id}: expected {{updated?, libraryItem}}")
         stored = self.get_item(item_id)
         problems = patch.unapplied(stored)
         if problems:

@@ -14,6 +14,9 @@ Decisions documented here because they are judgement calls:
 - No account snapshot: the member is taken as not VIP (VIP-only uploads rejected).
 - Already owned by title + author + duration needs a duration on the row (mediaInfo): without it,
   title + author alone would also reject a better recording of a book owned abridged.
+- A torrent whose import found the wrong recording (``wrong_recording``: the duration far from the
+  expected runtime, another narrator) is refused for good, whatever its row says now: its files
+  were measured, its row only describes them.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class RejectionCode(StrEnum):
     LOW_BITRATE = "low_bitrate"
     VIP_ONLY = "vip_only"
     ALREADY_SNATCHED = "already_snatched"
+    WRONG_RECORDING = "wrong_recording"
     ALREADY_OWNED = "already_owned"
     NO_SEEDERS = "no_seeders"
 
@@ -172,6 +176,9 @@ def hard_rejections(target: Target, torrent: MamTorrent, edition: EditionTraits,
     if torrent.my_snatched or torrent.torrent_id in target.snatched_ids:
         source = "MAM says snatched" if torrent.my_snatched else "grabbed here already"
         out.append(Rejection(RejectionCode.ALREADY_SNATCHED, source))
+    if torrent.torrent_id in target.rejected_ids:
+        out.append(Rejection(RejectionCode.WRONG_RECORDING,
+                             f"rejected at import: {target.rejected_ids[torrent.torrent_id]}"))
     owned = _owned(target, torrent, edition, match)
     if owned is not None:
         out.append(owned)

@@ -6,6 +6,7 @@ decision needs is here, so the decision itself reads nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.positions import SeriesPosition
@@ -28,7 +29,8 @@ class Target:
 
     ``narrators`` are the expected narrators of this book (metadata); ``series_narrators`` the
     narrators of the *owned* books of its series, the member's strong preference. ``snatched_ids``
-    joins MAM's ``my_snatched`` (which lags 5-20 minutes) with the grabs remembered locally.
+    joins MAM's ``my_snatched`` (which lags 5-20 minutes) with the grabs remembered locally;
+    ``rejected_ids`` maps the torrents an import rejected as the wrong recording to its reason.
     """
 
     title: str
@@ -45,6 +47,7 @@ class Target:
     owned_asins: frozenset[str] = field(default_factory=frozenset)
     owned_recordings: tuple[OwnedRecording, ...] = ()
     snatched_ids: frozenset[int] = field(default_factory=frozenset)
+    rejected_ids: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def preferred_narrators(self) -> tuple[str, ...]:
