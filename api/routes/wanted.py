@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session
 from api import cursor
 from api.deps import get_session
 from api.problems import Problem, documented
+from shared.download import queries as download_queries
+from shared.download.schemas import DownloadOut
+from shared.imports import queries as import_queries
+from shared.imports.schemas import ImportOut
 from shared.infra.settings import get_settings
 from shared.wanted import queries, service
 from shared.wanted.schemas import FollowOut, WantedOut
@@ -55,13 +59,23 @@ def list_wanted(
     return WantedPage(items=page.items, next_cursor=cursor.encode(*page.last_key()) if page.more else None)
 
 
-@router.get("/wanted/{wanted_id}", response_model=WantedOut, responses=documented(404))
-def read_wanted(wanted_id: int, session: SessionDep) -> WantedOut:
+class WantedDetail(WantedOut):
+    """One entry with where the pipeline has it: its downloads (newest first) and their imports."""
+
+    downloads: list[DownloadOut]
+    imports: list[ImportOut]
+
+
+@router.get("/wanted/{wanted_id}", response_model=WantedDetail, responses=documented(404))
+def read_wanted(wanted_id: int, session: SessionDep) -> WantedDetail:
     """One entry; an id that resolution merged into another entry answers as the surviving one."""
     found = queries.get_wanted(session, wanted_id)
     if found is None:
         raise Problem(404, "Not wanted", f"no wanted entry {wanted_id}")
-    return found
+    imports = import_queries.list_imports(session, import_queries.ImportFilter(wanted_id=found.id), limit=20,
+                                          after=None).items
+    return WantedDetail(**found.model_dump(), downloads=download_queries.downloads_of_wanted(session, found.id),
+                        imports=imports)
 
 
 class WishlistIn(BaseModel):

@@ -151,6 +151,9 @@ def test_search_grab_download_with_real_parts(gateway: tuple[str, dict[str, Any]
     with session_scope() as s:
         wanted = s.get(Wanted, wanted_id)
         assert wanted is not None and wanted.state == "downloaded"
+    detail = httpx.get(f"{base}/api/v1/wanted/{wanted_id}", headers=h).json()
+    assert detail["state"] == "downloaded" and detail["search"]["chosen_torrent_id"] == torrent_id
+    assert [d["torrent_id"] for d in detail["downloads"]] == [torrent_id] and detail["imports"] == []
     # qBittorrent restarts mid-seed: the time seeded so far is kept, and the clock goes on
     seeded = first["obligation"]["seeded_seconds"]
     qbit_ours.restart()
