@@ -18,6 +18,7 @@ from shared.models.library import (
     Work,
     WorkAuthor,
 )
+from shared.models.people import User, UserSession
 from shared.models.probe import ProbeRun
 
 __all__ = [
@@ -49,3 +50,5 @@ __all__ += [
 __all__ += ["Alert", "AppSetting", "MamAccountSnapshot", "MamCandidate", "MamSearch", "MamSession", "MamSnatched"]
 
 __all__ += ["Download", "GovernorDecision", "Obligation", "Spend"]
+
+__all__ += ["User", "UserSession"]
