@@ -71,6 +71,7 @@ def _login(name: str, password: str) -> tuple[UserOut, sessions.NewSession] | No
         user = users.authenticate(s, name, password)
         if user is None:
             return None
+        sessions.purge_expired(s)  # housekeeping where sessions begin: one indexed DELETE per login
         new = sessions.start(s, user.id, idle=timedelta(hours=settings.session_idle_hours),
                              max_age=timedelta(days=settings.session_max_days))
         return UserOut(id=user.id, name=user.name), new

@@ -34,7 +34,10 @@ from shared.infra.clock import utcnow
 from shared.infra.db import session_scope
 from shared.models.crawl import MamAccountSnapshot
 from shared.models.jobs import Job
+from shared.models.metadata import Wanted
 from shared.people.users import create_user
+from shared.wanted.service import WantedRow, upsert_wanted
+from shared.wanted.states import WantedReason
 from tests.browser.conftest import AXE
 from tests.integration.stack import Stack, api_headers, wait_for, wait_state
 from tests.integration.test_metadata_gaps import FAST_LIMITS
@@ -93,6 +96,10 @@ def _seed() -> str:
                 seedbonus=8000.0 + day * 700, wedges=3, unsat_count=10 + day, unsat_limit=100, satisfied=230,
                 seeding=250, leeching=1, raw={}))
         raise_alert(s, "points_near_cap", "bonus points are near MAM's cap of 99,999: spend some")
+        suggestion = WantedRow(reason=WantedReason.TOP_LIST, title="A Popular Book", authors=["Some Author"],
+                               priority=20)
+        upsert_wanted(s, [suggestion])
+        s.execute(update(Wanted).where(Wanted.key == suggestion.key).values(state="suggested"))
         dead = ledger.create_job(s, "probe", {"pool": "crawl"}, delay=10**6).job.id  # parked: never published
         s.execute(update(Job).where(Job.id == dead).values(
             state="dead", attempts=4, error="TransientError: the drill failed four times", finished_at=now))
@@ -124,6 +131,13 @@ def gateway(stack: Stack, world: ServedWorld, mam: MamSimState, api_key: str) ->
 WIDEST = """() => [...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > innerWidth + 1 && !e.parentElement.closest('.scroll'))
     .slice(0, 5).map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+
+
+def _wanted(base: str, gateway: dict[str, Any], wanted_id: int) -> dict[str, Any]:
+    r = httpx.get(f"{base}/api/v1/wanted/{wanted_id}", headers=gateway["headers"])
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
 
 
 class Checked:
@@ -226,6 +240,19 @@ def test_a_person_uses_the_ui(browser: Any, gateway: dict[str, Any], screenshots
     row.wait_for()
     assert "wishlist" in row.inner_text()
     ui.check("wanted", secrets)
+    wanted_id = int(row.get_attribute("data-wanted") or 0)
+    row.get_by_label(re.compile("^Priority of")).fill("85")
+    row.get_by_label(re.compile("^Priority of")).press("Enter")  # a number field's change
+    wait_for(lambda: _wanted(base, gateway, wanted_id)["priority"] == 85, 10, 0.2, what="priority saved")
+
+    # a top-list suggestion, approved
+    page.get_by_label("State").select_option("suggested")
+    page.wait_for_url(re.compile(r"/wanted\?state=suggested"))
+    suggested = page.locator("tr[data-wanted]", has_text="A Popular Book")
+    suggested.get_by_role("button", name="Approve").click()
+    suggested.get_by_role("button", name="Search now").wait_for()  # a wanted entry now
+    assert "wanted" in suggested.inner_text()
+    page.get_by_label("State").select_option("")
     row.get_by_role("button", name="Search now").click()
     page.wait_for_url(re.compile(r"/wanted/\d+\?job="))
     page.get_by_test_id("search-state").wait_for()
