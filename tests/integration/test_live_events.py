@@ -71,7 +71,9 @@ class Listener:
                 assert r.headers["content-type"].startswith("text/event-stream")
                 kind = ""
                 for line in r.iter_lines():
-                    if line.startswith("event: "):
+                    if line.startswith(":"):
+                        self.items.put(("comment", {"text": line}))
+                    elif line.startswith("event: "):
                         kind = line[7:]
                     elif line.startswith("data: "):
                         self.items.put((kind, json.loads(line[6:])))
@@ -123,6 +125,18 @@ def test_a_gateway_client_sees_a_job_run_and_reconnects_after_a_restart(stack: S
     second = _post_probe(base, api_key)
     again.until(lambda e: e[1].get("id") == second and e[1]["state"] == "succeeded")
     wait_state(second, ("succeeded",))
+
+
+def test_an_idle_stream_stays_open_with_keep_alives(stack: Stack, api_key: str) -> None:
+    """Nothing happens for longer than the keep-alive period (and the Redis client's socket timeout):
+    the stream stays the same connection (no second ``hello``) and sends a comment line."""
+    _, base = stack.api()
+    listener = Listener(f"{base}/api/v1/events", api_key)
+    listener.until(lambda e: e[0] == "hello")
+    seen = listener.until(lambda e: e[0] == "comment", timeout=25)
+    assert [k for k, _ in seen] == ["comment"], seen
+    time.sleep(3)
+    assert listener.items.empty()  # no reconnection, no second hello
 
 
 def test_events_need_a_caller(stack: Stack) -> None:
