@@ -8,7 +8,8 @@ What a person does, in order: cannot reach a page without logging in; logs in; t
 the account line, the three charts, the pools and the alert; adds a book to the wishlist, searches
 it and reads the candidates with the chosen one, the score breakdown, the cost and every rejection
 reason; replays a dead job and watches it succeed without a reload; pauses and resumes a pool;
-after a gateway restart the Jobs page reconnects and shows a new job without a reload. Every page
+after a gateway restart the Jobs page reconnects and shows a new job without a reload; creates an
+API key (shown once: gone after a reload) and revokes it. Every page
 passes axe-core with no serious or critical violation, logs no error (a CSP violation included),
 fits a phone's width, and never shows an API key. A screenshot of each page is written to
 tests/artifacts/screenshots/.
@@ -48,7 +49,6 @@ from tests.sims.world import AudioEdition, Work, World, generate_world
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
-PAGES = {"login": "/login", "overview": "/", "wanted": "/wanted", "jobs": "/jobs"}
 
 
 def _unowned(world: World) -> tuple[Work, AudioEdition]:
@@ -310,6 +310,25 @@ def test_a_person_uses_the_ui(browser: Any, gateway: dict[str, Any], screenshots
     new_job = r.json()["id"]
     page.wait_for_selector(f"tr[data-job='{new_job}'][data-state=succeeded]", timeout=60_000)
     assert page.evaluate("() => window.__sameDocument") is True
+
+    # -- settings: an API key is shown once, at creation, and never again ---------------------------------
+    page.get_by_role("link", name="Settings").click()
+    page.locator("tr[data-key=script]").wait_for()
+    ui.check("settings", secrets)
+    page.get_by_label("Name").fill("ui-made")
+    page.get_by_role("button", name="Create key").click()
+    made = page.get_by_label("The new key").input_value()
+    assert made.startswith("mamc_")
+    assert httpx.get(base + "/api/v1/jobs", headers={"X-Api-Key": made}).status_code == 200
+    page.reload()
+    page.locator("tr[data-key=ui-made]").wait_for()
+    assert made not in page.content() and page.get_by_label("The new key").count() == 0
+    ui.check("settings-after-reload", [*secrets, made])
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Revoke ui-made").click()
+    wait_for(lambda: page.locator("tr[data-key=ui-made] td").nth(2).inner_text() != "—", 10, 0.2, what="revoked")
+    wait_for(lambda: httpx.get(base + "/api/v1/jobs", headers={"X-Api-Key": made}).status_code == 401, 15, 0.5,
+             what="the revoked key refused")
 
     # -- logging out ends it ------------------------------------------------------------------------------
     page.get_by_role("button", name="Log out").click()
