@@ -100,6 +100,7 @@ def _feature_routers() -> list[APIRouter]:
         account,
         alerts,
         downloads,
+        governor,
         library,
         metadata,
         quality_profile,
@@ -109,4 +110,4 @@ def _feature_routers() -> list[APIRouter]:
     )
 
     return [library.router, settings.router, quality_profile.router, wanted.router, searches.router,
-            metadata.router, account.router, alerts.router, downloads.router]
+            metadata.router, account.router, alerts.router, downloads.router, governor.router]

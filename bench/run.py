@@ -32,9 +32,12 @@ def _environment(pg_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["engine", "library", "metadata"], action="append")
+    areas = ["engine", "library", "metadata", "crawl", "download"]
+    parser.add_argument("--only", choices=areas, action="append")
+    parser.add_argument("--crawl-spacing", type=float, help="crawl: one run at this MAM spacing (seconds)")
+    parser.add_argument("--crawl-entries", type=int, default=150, help="crawl: wanted entries of that run")
     ns = parser.parse_args()
-    only = set(ns.only or ["engine", "library", "metadata"])
+    only = set(ns.only or areas)
     workdir = Path(tempfile.mkdtemp(prefix="mamc-bench-"))
     workdir.chmod(0o755)
     pg = EmbeddedPostgres(workdir / "pg", fsync=False)
@@ -69,6 +72,19 @@ def main() -> None:
                     if module is not None:
                         results[area] = module.run(stack, env, ns.quick)
                         _write(results)
+            if "crawl" in only:
+                from bench import crawl_budget
+                from tests.integration.mam_budget_load import BudgetRun
+
+                runs = ((BudgetRun(spacing=ns.crawl_spacing, entries=ns.crawl_entries),)
+                        if ns.crawl_spacing else None)
+                results["crawl"] = crawl_budget.run(stack, env, ns.quick, runs)
+                _write(results)
+            if "download" in only:
+                from bench import download_monitor
+
+                results["download"] = download_monitor.run(ns.quick)
+                _write(results)
         finally:
             stack.stop()
     finally:

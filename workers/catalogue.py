@@ -9,6 +9,8 @@ from __future__ import annotations
 from celery import Celery
 
 from workers.crawl import tasks as crawl_tasks
+from workers.download import monitor as download_monitor
+from workers.download import spend as download_spend
 from workers.download import tasks as download_tasks
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks
@@ -22,4 +24,6 @@ def register_all(app: Celery) -> None:
     library_tasks.register(app)
     metadata_tasks.register(app)
     download_tasks.register(app)
+    download_spend.register(app)
+    download_monitor.register(app)
     notify_tasks.register(app)

@@ -17,7 +17,7 @@ from api import cursor
 from api.deps import get_session
 from api.problems import Problem, documented
 from api.schemas import JobOut
-from shared.download import grabs, queries
+from shared.download import grabs, queries, removal
 from shared.download.jobs import DOWNLOAD_GRAB, grab_dedupe_key
 from shared.download.schemas import DownloadOut
 from shared.download.states import DownloadState, ObligationState
@@ -91,3 +91,29 @@ def read_download(download_id: int, session: SessionDep) -> DownloadOut:
     if found is None:
         raise Problem(404, "No such download", f"no download {download_id}")
     return found
+
+
+class RemoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=500, description="why (kept with the decision)")
+
+
+class RemoveQueued(BaseModel):
+    download_id: int
+    job_id: str
+    reason: str
+
+
+@router.post("/downloads/{download_id}/remove", status_code=202, response_model=RemoveQueued,
+             responses=documented(404, 409))
+def remove_download(download_id: int, body: RemoveIn, session: SessionDep) -> RemoveQueued:
+    """Remove the torrent from qBittorrent (its files stay): refused (409, with the reason) while it
+    still owes seeding; the request and the verdict are recorded either way."""
+    outcome = removal.request(session, download_id, body.reason)
+    session.commit()
+    if outcome is None:
+        raise Problem(404, "No such download", f"no download {download_id}")
+    said, job_id = outcome
+    if job_id is None:
+        raise Problem(409, "Still seeding", said.reason)
+    return RemoveQueued(download_id=download_id, job_id=str(job_id), reason=said.reason)

@@ -1,5 +1,9 @@
 """``/api/v1/settings/*``: credentials set from the API, write-only and encrypted at rest.
 
+``/settings/abs``: the Audiobookshelf API key. ``/settings/qbittorrent``: the WebUI URL and user
+(stored in ``app_settings``, over ``MAMC_QBIT_URL``/``MAMC_QBIT_USER``) and its password (a stored
+secret, over ``MAMC_QBIT_PASSWORD``).
+
 A GET says whether a secret is set and where it comes from (stored or environment); no route
 ever returns a secret's value.
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.problems import documented
+from shared.download import qbit_gate, qbit_settings
 from shared.infra.secret_store import delete_secret, effective_secret, put_secret
 from shared.infra.settings import get_settings
 
@@ -55,3 +61,85 @@ def clear_abs_token(session: SessionDep) -> AbsSettingsOut:
     delete_secret(session, "abs_token")
     session.commit()
     return _abs_view(session)
+
+
+# -- qBittorrent ----------------------------------------------------------------------------------
+
+
+class QbitSettingsIn(BaseModel):
+    """The whole connection: a PUT replaces the URL and the user; the password is write-only."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=8, max_length=500, description="qBittorrent WebUI URL, http:// or https://")
+    username: str = Field(max_length=200, description="WebUI user (empty when qBittorrent skips authentication)")
+    password: SecretStr | None = Field(
+        None, description="WebUI password (write-only, stored encrypted). Left out: the stored password, or "
+                          "MAMC_QBIT_PASSWORD, stays; DELETE /settings/qbittorrent/password forgets it")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")
+        return value.rstrip("/")
+
+    @field_validator("password")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("empty; to fall back to MAMC_QBIT_PASSWORD, DELETE /settings/qbittorrent/password")
+        return value
+
+
+class QbitSettingsOut(BaseModel):
+    """The connection the download workers use, and where each part comes from; never the password."""
+
+    url: str
+    url_source: Literal["stored", "environment"]
+    username: str
+    username_source: Literal["stored", "environment"]
+    password_set: bool
+    password_source: Literal["stored", "environment", "unset"]
+
+
+def _qbit_view(session: Session) -> QbitSettingsOut:
+    conn = qbit_settings.load_connection(session)
+    return QbitSettingsOut(url=conn.url, url_source=conn.url_source, username=conn.username,
+                           username_source=conn.username_source, password_set=conn.password is not None,
+                           password_source=conn.password_source)
+
+
+@router.get("/qbittorrent", response_model=QbitSettingsOut)
+def read_qbittorrent(session: SessionDep) -> QbitSettingsOut:
+    return _qbit_view(session)
+
+
+@router.put("/qbittorrent", response_model=QbitSettingsOut, responses=documented(422))
+def write_qbittorrent(body: QbitSettingsIn, session: SessionDep) -> QbitSettingsOut:
+    """Store the URL and user (overriding the environment) and, when given, the password. The next
+    download job connects with them, and jobs waiting on a refused login are released; nothing here
+    talks to qBittorrent."""
+    qbit_settings.save_connection(session, url=body.url, username=body.username)
+    if body.password is not None:
+        qbit_settings.save_password(session, body.password.get_secret_value())
+    qbit_gate.settings_changed(session)  # jobs parked on a refused login try the new values
+    session.commit()
+    return _qbit_view(session)
+
+
+@router.delete("/qbittorrent", response_model=QbitSettingsOut)
+def reset_qbittorrent(session: SessionDep) -> QbitSettingsOut:
+    """Forget every stored value: MAMC_QBIT_URL, MAMC_QBIT_USER and MAMC_QBIT_PASSWORD apply again."""
+    qbit_settings.forget_connection(session)
+    qbit_gate.settings_changed(session)
+    session.commit()
+    return _qbit_view(session)
+
+
+@router.delete("/qbittorrent/password", response_model=QbitSettingsOut)
+def clear_qbittorrent_password(session: SessionDep) -> QbitSettingsOut:
+    qbit_settings.forget_password(session)
+    qbit_gate.settings_changed(session)
+    session.commit()
+    return _qbit_view(session)

@@ -28,7 +28,7 @@ from shared.wanted.service import current_id, lock, move
 from shared.wanted.states import UnknownWanted, WantedState
 
 __all__ = [
-    "GRABBABLE", "NotGrabbable", "Picked", "begin", "mark_added", "mark_dry_run", "pick", "store_torrent",
+    "GRABBABLE", "NotGrabbable", "Picked", "begin", "existing", "fail", "mark_added", "pick", "store_torrent",
     "torrent_bytes",
 ]
 
@@ -87,15 +87,26 @@ def pick(session: Session, wanted_id: int, torrent_id: int, *, override: bool = 
                   authors=list(candidate.item.get("authors", [])), series=row.series_name)
 
 
-def begin(session: Session, picked: Picked, *, dry_run: bool, job_id: object) -> Download:
-    """The download row of this torrent, created if new (locked for this transaction)."""
-    stmt = insert(Download).values(wanted_id=picked.wanted_id, torrent_id=picked.torrent_id,
-                                   state=DownloadState.PENDING.value, source="grab", dry_run=dry_run,
-                                   title=picked.title, size_bytes=picked.size_bytes, cost_kind=picked.cost_kind,
-                                   job_id=job_id, tags=[])
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["torrent_id"]))
-    found = session.scalar(select(Download).where(Download.torrent_id == picked.torrent_id).with_for_update()
-                           .execution_options(populate_existing=True))
+def existing(session: Session, torrent_id: int) -> Download | None:
+    """The download row of this torrent, locked, if a grab of it was approved before."""
+    return session.scalar(select(Download).where(Download.torrent_id == torrent_id).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def begin(session: Session, picked: Picked, *, dry_run: bool, job_id: object, cost_kind: str) -> Download:
+    """The governor said grab: the row is written now, in the governor's transaction, so the next
+    decision counts it (a grab that waits writes no row, so waiting grabs never count each other)."""
+    state = DownloadState.DRY_RUN if dry_run else DownloadState.PENDING
+    stmt = insert(Download).values(wanted_id=picked.wanted_id, torrent_id=picked.torrent_id, state=state.value,
+                                   source="grab", dry_run=dry_run, title=picked.title, size_bytes=picked.size_bytes,
+                                   cost_kind=cost_kind, job_id=job_id, tags=[])
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["torrent_id"],
+        set_={"state": state.value, "dry_run": dry_run, "cost_kind": cost_kind, "job_id": job_id},
+        # only a dry run's row, or one that failed before qBittorrent ever had it, is taken over
+        where=(Download.state == DownloadState.DRY_RUN.value)
+        | ((Download.state == DownloadState.ERRORED.value) & Download.added_at.is_(None))))
+    found = existing(session, picked.torrent_id)
     assert found is not None
     return found
 
@@ -124,5 +135,7 @@ def mark_added(session: Session, download: Download, *, category: str, tags: lis
             move(row, WantedState.GRABBED, reason=f"torrent {download.torrent_id} added to qBittorrent")
 
 
-def mark_dry_run(download: Download) -> None:
-    download.state = DownloadState.DRY_RUN.value
+def fail(download: Download, why: str) -> None:
+    """The grab cannot go on (a wedge MAM refused): the row says why; nothing was added."""
+    download.state = DownloadState.ERRORED.value
+    download.error = why[:2000]

@@ -22,9 +22,21 @@ class GrabArgs(JobArgs):
 DOWNLOAD_GRAB = register(JobType(
     "download.grab", GrabArgs, pool=Pool.DOWNLOAD, throttle=("mam",),
     description="grab one candidate: ask the governor, fetch the .torrent from MAM, add it to qBittorrent",
+    api=False,  # POST /api/v1/downloads checks the pick first
 ))
 
 
 def grab_dedupe_key(torrent_id: int) -> str:
     """One grab per torrent at a time: a second request while one is active returns that job."""
     return f"download.grab:{torrent_id}"
+
+
+class RemoveArgs(JobArgs):
+    download_id: int = Field(ge=1)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+DOWNLOAD_REMOVE = register(JobType(
+    "download.remove", RemoveArgs, pool=Pool.DOWNLOAD, throttle=("qbit",), api=False,
+    description="remove one torrent from qBittorrent (files kept), only once its seeding obligation is met",
+))

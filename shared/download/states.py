@@ -37,6 +37,7 @@ class DecisionKind(StrEnum):
     WAIT = "wait"
     SPEND = "spend"
     REFUSE = "refuse"
+    REMOVE = "remove"  # an explicit removal request that the seeding rule allowed
 
 
 #: qBittorrent states that count as seeding (announced to the tracker as a seeder).

@@ -124,6 +124,9 @@ def _catalogue() -> dict[str, JobType[Any]]:
     global _catalogue_loaded
     if not _catalogue_loaded:
         from shared.crawl import jobs as _crawl  # noqa: F401
+        from shared.download import jobs as _download  # noqa: F401
+        from shared.download import monitor_jobs as _download_monitor  # noqa: F401
+        from shared.download import spend_jobs as _download_spend  # noqa: F401
         from shared.library import jobs as _library  # noqa: F401
         from shared.metadata import jobs as _metadata  # noqa: F401
         from shared.notify import jobs as _notify  # noqa: F401

@@ -40,6 +40,20 @@ redis.call('SET', key, new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1000)
 return 0
 """
 
+#: A call is leaving now: the next slot opens no earlier than one interval from now.
+_STAMP = """
+local key = KEYS[1]
+local interval = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', key) or 0)
+local floor = now + interval
+if floor > tat then
+  redis.call('SET', key, floor, 'PX', math.ceil(interval / 1000) + 1000)
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -93,9 +107,22 @@ class RateLimiter:
         self._redis = redis
         self._limits = dict(limits)
         self._script = redis.register_script(_GCRA)
+        self._stamp = redis.register_script(_STAMP)
 
     def limit_for(self, key: str) -> Limit:
         return limit_for(self._limits, key)
+
+    def stamp(self, key: str) -> None:
+        """The call whose slot was just taken is leaving *now*: no slot opens before one interval from now.
+
+        A slot is granted some time before its call leaves (checks, a database read, a busy CPU):
+        without this, a call delayed after its grant and the next one sent promptly arrive closer
+        than the interval. Stamping right before sending moves the next slot to one interval after
+        the call really leaves, so the spacing holds where the other side sees it (the send path
+        after the stamp is all that is left of the jitter), at the cost of that delay per call.
+        Meant for spacing limits (burst 1, as MAM's); with a burst it only makes the limit stricter."""
+        lim = self.limit_for(key)
+        self._stamp(keys=[self.PREFIX + key], args=[lim.interval_us])
 
     def try_acquire(self, key: str) -> float:
         lim = self.limit_for(key)

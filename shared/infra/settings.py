@@ -123,6 +123,19 @@ class Settings(BaseSettings):
     qbit_url: str = "http://127.0.0.1:8081"
     qbit_user: str = "admin"
     qbit_password: SecretStr | None = None
+    # Every torrent we add gets this category; the monitor follows the category (hand-added ones too).
+    qbit_category: str = Field("mamcrawler", min_length=1, max_length=100)
+    # Where qBittorrent saves our downloads, as qBittorrent sees the path; unset = qBittorrent's default.
+    qbit_save_path: str | None = None
+    # Seeding obligations (MAM: 72 h within 30 days of completion). A torrent owing time is never
+    # removed, paused or moved by us. Raise them if MAM's rule changes; never lower them below MAM's.
+    seeding_required_seconds: int = Field(72 * 3600, ge=1)
+    seeding_window_seconds: int = Field(30 * 86400, ge=1)
+    # A torrent not seeding for a reason that is usually brief (checking after a restart, a missed
+    # announce) is reported at risk after this long; stopped, errored or gone ones at once.
+    seeding_risk_grace_seconds: float = Field(600.0, ge=0)
+    # A download with no new byte for this long is re-announced; still none after as long again, reported.
+    download_stall_seconds: float = Field(1800.0, gt=0)
     audnexus_url: str = "https://api.audnex.us"
     audible_url: str = "https://api.audible.com"
     hardcover_url: str = "https://api.hardcover.app"
@@ -156,8 +169,10 @@ class Settings(BaseSettings):
     schedule_metadata_refresh: int = 24 * 3600
     schedule_gaps_detect: int = 7 * 24 * 3600
     schedule_account_refresh: int = 3600
+    schedule_account_spend: int = 3600  # the governor's spend run (VIP renewal, upload credit)
     schedule_crawl_auto_search: int = 30 * 60
     schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
+    schedule_download_monitor: int = 60  # download.monitor: one qBittorrent call per cycle in steady state
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 
@@ -210,6 +225,16 @@ class Settings(BaseSettings):
         """Comma-separated MAM category ids ("41,47"); normalised, duplicates dropped, order kept."""
         return ",".join(str(c) for c in parse_categories(value))
 
+    @field_validator("qbit_category")
+    @classmethod
+    def _qbit_category(cls, value: str) -> str:
+        """qBittorrent's own rule for category names (subcategories are "a/b")."""
+        value = value.strip()
+        if not value or "\\" in value or value.startswith("/") or value.endswith("/") or "//" in value:
+            raise ValueError(f"MAMC_QBIT_CATEGORY: {value!r} is not a qBittorrent category name (no backslash, "
+                             f"no leading, trailing or double slash)")
+        return value
+
     @field_validator("api_rate_limit")
     @classmethod
     def _api_limit_parses(cls, value: str) -> str:
@@ -238,6 +263,9 @@ class Settings(BaseSettings):
 
         if self.schedule_probe_pool not in QUEUES:
             raise ValueError(f"MAMC_SCHEDULE_PROBE_POOL must be one of {', '.join(QUEUES)}")
+        if self.seeding_window_seconds < self.seeding_required_seconds:
+            raise ValueError("MAMC_SEEDING_WINDOW_SECONDS must be at least MAMC_SEEDING_REQUIRED_SECONDS "
+                             "(the window in which the required seeding time is owed)")
         if self.heartbeat_stale_after < 3 * self.heartbeat_interval:
             raise ValueError("MAMC_HEARTBEAT_STALE_AFTER must be at least 3x MAMC_HEARTBEAT_INTERVAL")
         if self.env == "prod":

@@ -50,3 +50,18 @@ def test_limit_holds_across_processes(redis_url: str) -> None:
     # spacing: the mean interval is no shorter than the emission interval
     span = stamps[-1] - stamps[0]
     assert (len(stamps) - 1) / span <= LIMIT.limit / LIMIT.period * 1.02
+
+
+def test_a_stamp_moves_the_next_slot_to_one_interval_after_the_call_leaves(redis_url: str) -> None:
+    """A call held up after its grant: without the stamp the next slot opens one interval after the
+    grant (the two calls would leave 0.3 s apart); with it, one interval after the call leaves."""
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), {"spaced": Limit(limit=1, period=0.5, burst=1)})
+    assert limiter.try_acquire("spaced") == 0
+    time.sleep(0.2)  # the checks between grant and send, on a busy machine
+    assert 0 < limiter.try_acquire("spaced") <= 0.3, "unstamped: the next slot is due 0.5 s after the grant"
+    limiter.stamp("spaced")
+    assert 0.4 <= limiter.try_acquire("spaced") <= 0.5, "stamped: the next slot is 0.5 s after the call left"
+    time.sleep(0.5)
+    assert limiter.try_acquire("spaced") == 0
+    limiter.stamp("spaced")  # a prompt call: the stamp changes (almost) nothing
+    assert 0.4 <= limiter.try_acquire("spaced") <= 0.5

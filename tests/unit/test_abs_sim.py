@@ -396,12 +396,11 @@ def test_generator_is_deterministic() -> None:
     assert list(a.items) != list(c.items)
 
 
-def test_generate_10000_items_is_fast() -> None:
-    started = time.perf_counter()
+def test_generate_10000_items() -> None:
+    """Its speed is not asserted: a timing assertion fails on a loaded machine and proves nothing
+    about correctness (speed is measured by `make bench`, which generates libraries of this size)."""
     state, truth = generate_library(10_000, seed=1)
-    elapsed = time.perf_counter() - started
     assert sum(1 for i in state.items.values() if i.media_type == "book") == 10_000
-    assert elapsed < 4.0, f"generate_library(10000) took {elapsed:.2f}s"
     assert truth.books > 9_000
 
 

@@ -147,7 +147,7 @@ def test_download_and_library_workers_share_the_storage(path: Path) -> None:
         targets = {volume_target(v) for v in svcs[name].get("volumes", [])}
         assert {"/data/downloads", "/data/library"} <= targets, f"{path.name}: {name} mounts {targets}"
         env = environment(svcs[name])
-        assert env.get("MAMC_DOWNLOADS_DIR") == "/data/downloads"
+        assert env.get("MAMC_QBIT_SAVE_PATH") == "${MAMC_QBIT_SAVE_PATH:-/data/downloads}"
         assert env.get("MAMC_LIBRARY_DIR") == "/data/library"
 
 

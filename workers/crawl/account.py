@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shared.crawl import account
 from shared.crawl.torrent import AccountSnapshot
+from shared.download.governor_gates import release_open_gates
 from shared.infra.clock import utcnow
 from shared.infra.db import session_scope
 from shared.notify.account import notify_account
@@ -22,6 +23,7 @@ def refresh(client: MamClient) -> tuple[int, AccountSnapshot]:
         previous = account.to_snapshot(before) if before is not None else None
         row = account.store_snapshot(s, snapshot)
         notify_account(s, previous, snapshot, utcnow())
+        release_open_gates(s)  # grabs parked by the governor whose gate the new standing opens resume
         return row.id, snapshot
 
 

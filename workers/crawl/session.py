@@ -120,13 +120,16 @@ def _wait_out_backoff(redis: Any) -> None:
 
 def _throttle(ctx: JobContext[Any], redis: Any) -> None:
     """Before each request: the account's back-off, a budget slot, then the back-off and the gate
-    again (a 429 or a 403 elsewhere while this job waited for its slot must stop it before it sends)."""
+    again (a 429 or a 403 elsewhere while this job waited for its slot must stop it before it sends),
+    and last the slot's stamp: the spacing counts from when the request leaves, not from its grant
+    (a request held up after its grant would otherwise reach MAM close behind the next one)."""
     _wait_out_backoff(redis)
     ctx.throttle(THROTTLE_KEY, max_wait=SLOT_MAX_WAIT)
     _wait_out_backoff(redis)
     with session_scope() as s:
         if mam_state.gate_closed(s):
             raise parked("the MAM session became invalid while this job waited for its turn")
+    ctx.limiter.stamp(THROTTLE_KEY)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from sqlalchemy.orm import Session
 
 from shared.crawl import searches
 from shared.crawl.jobs import (
@@ -23,6 +24,8 @@ from shared.crawl.jobs import (
 )
 from shared.crawl.profile_store import load_profile
 from shared.crawl.targets import build_target, remember_snatched, target_summary
+from shared.download.jobs import DOWNLOAD_GRAB, grab_dedupe_key
+from shared.download.policy_store import load_policy
 from shared.engine import ledger
 from shared.engine.jobtypes import NoArgs
 from shared.infra.clock import utcnow
@@ -85,10 +88,23 @@ def crawl_search(ctx: JobContext[CrawlSearchArgs]) -> dict[str, Any]:
         stored = searches.record(s, wanted_id, outcome.decision, queries=outcome.queries,
                                  target=target_summary(target), dry_run=dry_run, job_id=ctx.job_id,
                                  account_class=account.classname, policy=policy)
-    return {"wanted_id": wanted_id, "search_id": stored.search_id, "chosen_torrent_id": stored.chosen_torrent_id,
-            "summary": outcome.decision.summary[:500], "queries": len(outcome.queries),
-            "cached": outcome.requests_cached, "dry_run": dry_run,
+        auto_grab = auto_grab_chosen(s, stored, dry_run=dry_run, correlation_id=ctx.correlation_id)
+    return {"auto_grab": auto_grab, "wanted_id": wanted_id, "search_id": stored.search_id,
+            "chosen_torrent_id": stored.chosen_torrent_id, "summary": outcome.decision.summary[:500],
+            "queries": len(outcome.queries), "cached": outcome.requests_cached, "dry_run": dry_run,
             "next_search_at": stored.next_search_at.isoformat() if stored.next_search_at else None}
+
+
+def auto_grab_chosen(session: Session, stored: searches.Stored, *, dry_run: bool, correlation_id: str) -> bool:
+    """With the governor policy's ``auto_grab`` on (and no dry run), a chosen candidate is grabbed
+    without a person asking: ``download.grab`` asks the governor like any grab."""
+    policy = load_policy(session)
+    if stored.chosen_torrent_id is None or dry_run or policy.dry_run or not policy.auto_grab:
+        return False
+    ledger.create_job(session, DOWNLOAD_GRAB.name, {"wanted_id": stored.wanted_id,
+                                                    "torrent_id": stored.chosen_torrent_id},
+                      dedupe_key=grab_dedupe_key(stored.chosen_torrent_id), correlation_id=correlation_id)
+    return True
 
 
 def crawl_auto_search(ctx: JobContext[NoArgs]) -> dict[str, Any]:

@@ -61,6 +61,7 @@ class MamSimState:
     grace: int = 2
     snatched_mode: SnatchedMode = "annotate"
     announce_base: str = "https://t.myanonamouse.net/tracker.php"
+    announce_override: str | None = None
     passkey: str = field(default_factory=lambda: secrets.token_hex(16))
     dl_secret: str = field(default_factory=lambda: secrets.token_hex(8))
     payload_bytes: int = 40 * 1024
@@ -83,6 +84,10 @@ class MamSimState:
 
     @property
     def announce_url(self) -> str:
+        """MAM's form, ``<base>/<passkey>/announce``; ``announce_override`` for a test tracker that
+        takes another form (Debian's opentracker: ``/announce?passkey=``)."""
+        if self.announce_override:
+            return self.announce_override
         return f"{self.announce_base.rstrip('/')}/{self.passkey}/announce"
 
     def authenticate(self, value: str | None) -> tuple[str, str | None]:

@@ -1,0 +1,1 @@
+"""The imports domain: taking a finished download into the Audiobookshelf library."""

@@ -1,0 +1,139 @@
+"""``download.monitor`` with the pool's real client (``QbitClient`` on qbittorrent-api) over HTTP
+against the qBittorrent WebUI simulator, real PostgreSQL and Redis, and an injected clock.
+
+What the in-memory fake cannot show: that the cycle's calls are what qBittorrent is actually sent
+(counted by the simulator), that a torrent removed behind our back comes back through a real
+``torrents/add`` of the stored ``.torrent`` (a MAM-simulator metainfo, its files on disk), and that a
+refused login parks the monitor on the ``qbit_login`` gate, after which qBittorrent is sent nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from shared.download import qbit_gate
+from shared.download.grabs import store_torrent
+from shared.download.states import DownloadState, ObligationState
+from shared.engine.jobtypes import NoArgs
+from shared.engine.ratelimit import RateLimiter
+from shared.infra.alerts import open_alert
+from shared.infra.clock import ManualClock, use_clock
+from shared.infra.db import session_scope
+from shared.infra.errors import Parked
+from shared.infra.redis_client import get_redis
+from shared.infra.settings import get_settings
+from shared.models.download import Download, Obligation
+from tests.integration.conftest import reset_singletons
+from tests.sims.mam import build_torrent, torrent_file, write_content
+from tests.sims.qbit import QbitSimState, read, serve_qbit
+from workers.context import JobContext
+from workers.download import monitor
+from workers.download.cycle import MonitorMemory
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[QbitSimState]:
+    """The simulator over HTTP, and this process's settings pointed at it: the monitor uses the pool's
+    own client (``pool_client``: ``qbit_session.qbit_client`` and its login gate)."""
+    state = QbitSimState(username="mamc", password="qbit-secret")
+    base, stop = serve_qbit(state)
+    for key, value in {"MAMC_RATE_LIMITS": json.dumps({"qbit": "1000/1/1000"}), "MAMC_QBIT_URL": base,
+                       "MAMC_QBIT_USER": "mamc", "MAMC_QBIT_PASSWORD": "qbit-secret",
+                       "MAMC_QBIT_CATEGORY": "mamcrawler"}.items():
+        monkeypatch.setenv(key, value)
+    reset_singletons()
+    monitor.set_client_factory(None)
+    monkeypatch.setattr(monitor, "MEMORY", MonitorMemory())
+    yield state
+    stop()
+    forbidden = {r for r in state.routes() if r.endswith(("delete", "pause", "stop", "setLocation", "rename",
+                                                          "removeTags", "setCategory"))}
+    assert not forbidden, f"the monitor asked qBittorrent to {forbidden}"
+
+
+def run(clock: ManualClock, seconds: float = 60) -> dict[str, Any]:
+    clock.advance(seconds)
+    ctx = JobContext(job_id=uuid.uuid4(), job_type="download.monitor", generation=1, attempt=1, correlation_id="t",
+                     phase=None, args=NoArgs(), limiter=RateLimiter(get_redis(), get_settings().limits()),
+                     worker_host="test", worker_pid=0, lifetime_attempts=1)
+    with use_clock(clock):
+        return monitor.download_monitor(ctx)
+
+
+def test_a_real_client_cycle_costs_one_http_call_and_a_removed_torrent_comes_back_through_torrents_add(
+        qbit: QbitSimState, tmp_path: Path) -> None:
+    state = qbit
+    book = build_torrent({"id": 424242, "title": "The Sim Book", "authors": ["Ada Abbott"]})
+    meta = torrent_file(book, "http://127.0.0.1:1/announce?passkey=secretpasskey")
+    content = write_content(book, tmp_path)
+    state.add(read(meta.data), category="mamcrawler", tags=["mamcrawler"], save_path=str(tmp_path),
+              ratio_limit=-1, seeding_time_limit=-1)
+    with session_scope() as s:
+        row = Download(torrent_id=book.id, state=DownloadState.DOWNLOADING.value, source="grab", dry_run=False,
+                       title=book.title, category="mamcrawler", tags=["mamcrawler"], save_path=str(tmp_path),
+                       progress=0.0, added_at=T0, last_progress_at=T0)
+        store_torrent(row, meta.data, meta.info_hash)
+        row.state = DownloadState.DOWNLOADING.value
+        s.add(row)
+        s.flush()
+        did = row.id
+    clock = ManualClock(T0)
+
+    state.set_progress(meta.info_hash, 0.5)
+    first = run(clock)
+    assert first["followed"] == 1 and first["calls"] >= 3, "403, login, sync/maindata (+ the global limits)"
+    state.complete(meta.info_hash)
+    assert run(clock)["completed"] == 1
+    for _ in range(5):
+        before = state.count()
+        run(clock)
+        assert state.count() - before == 1, "one sync/maindata per steady cycle, counted by qBittorrent"
+    with session_scope() as s:
+        ob = s.get(Obligation, did)
+        assert ob is not None and ob.state == ObligationState.OPEN and ob.seeded_seconds == pytest.approx(300)
+        got = s.get(Download, did)
+        assert got is not None and got.content_path == str(content)
+
+    adds_before = state.count("torrents/add")
+    state.remove(meta.info_hash)
+    report = run(clock)
+    assert report["readded"] == 1 and state.count("torrents/add") == adds_before + 1
+    back = state.torrents[meta.info_hash].fields
+    assert back["category"] == "mamcrawler" and back["save_path"] == str(tmp_path) and back["tags"] == "mamcrawler"
+    with session_scope() as s:
+        got = s.scalar(select(Download).where(Download.id == did))
+        assert got is not None and got.state == DownloadState.MISSING and got.error is not None
+        assert got.error.startswith("re-added from the stored .torrent")
+    state.complete(meta.info_hash)  # qBittorrent checked the files: complete, seeding
+    run(clock)
+    with session_scope() as s:
+        got = s.get(Download, did)
+        ob = s.get(Obligation, did)
+        assert got is not None and got.state == DownloadState.SEEDING
+        assert ob is not None and ob.state == ObligationState.OPEN
+
+
+def test_a_refused_login_parks_the_monitor_on_the_qbit_gate_without_trying_again(
+        qbit: QbitSimState, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAMC_QBIT_PASSWORD", "wrong-password")
+    get_settings.cache_clear()
+    clock = ManualClock(T0)
+    with pytest.raises(Parked):
+        run(clock)
+    logins = qbit.count("auth/login")
+    assert logins >= 1
+    with session_scope() as s:
+        assert qbit_gate.gate_closed(s) and open_alert(s, qbit_gate.ALERT_KIND) is not None
+    with pytest.raises(Parked):
+        run(clock)
+    assert qbit.count("auth/login") == logins, "a closed gate sends qBittorrent nothing"

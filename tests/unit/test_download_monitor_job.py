@@ -1,0 +1,62 @@
+"""The monitor job's plumbing: its client factory, the ``qbit`` slot taken per call, and the figures
+it reads from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import nullcontext
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.download.torrents import ShareLimits
+from shared.infra.settings import Settings
+from tests.fixtures.qbit_fake import FakeQbit, info_hash, view
+from workers.download import monitor
+from workers.download.cycle import MonitorConfig
+from workers.download.throttled import Throttled
+
+
+def _settings(**kw: Any) -> Settings:
+    return Settings(database_url="postgresql://x", redis_url="redis://x", **kw)
+
+
+@pytest.fixture(autouse=True)
+def pool_factory() -> Iterator[None]:
+    yield
+    monitor.set_client_factory(None)
+
+
+def test_the_pool_client_is_the_default_and_none_restores_it() -> None:
+    assert monitor._factory is monitor.pool_client
+    monitor.set_client_factory(lambda take_slot: nullcontext(FakeQbit()))
+    assert monitor._factory is not monitor.pool_client
+    monitor.set_client_factory(None)
+    assert monitor._factory is monitor.pool_client
+
+
+def test_every_call_takes_one_qbit_slot_and_passes_through() -> None:
+    fake = FakeQbit(limits=ShareLimits(1.0, None, None, "pause"))
+    h = info_hash(1)
+    fake.put(view(h))
+    slots: list[int] = []
+    client = Throttled(fake, lambda: slots.append(1))
+    assert set(client.snapshot().torrents) == {h}
+    assert client.has(h) and client.global_share_limits().ratio == 1.0
+    client.reannounce([h])
+    client.set_no_share_limits([h])
+    client.add_torrent(b"x", info_hash=h, category="mamcrawler", tags=[], save_path="/d")
+    assert len(slots) == 6 == fake.total_calls()
+
+
+def test_one_interval_of_our_clock_counts_at_most_two_monitor_periods() -> None:
+    config = MonitorConfig.from_settings(_settings(schedule_download_monitor=90, download_stall_seconds=300))
+    assert config.max_step_s == 180 and config.stall_s == 300
+    assert config.required_s == 72 * 3600 and config.window_s == 30 * 86400
+    assert MonitorConfig.from_settings(_settings(schedule_download_monitor=0)).max_step_s == 120
+
+
+def test_a_window_shorter_than_the_seeding_owed_is_refused() -> None:
+    with pytest.raises(ValidationError, match="MAMC_SEEDING_WINDOW_SECONDS"):
+        _settings(seeding_required_seconds=7200, seeding_window_seconds=3600)

@@ -1,0 +1,1 @@
+"""The import of finished downloads into Audiobookshelf: verify, listen, place, tell ABS."""
