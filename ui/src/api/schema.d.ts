@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account/governor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Governor */
+        get: operations["read_governor_api_v1_account_governor_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/account/history": {
         parameters: {
             query?: never;
@@ -266,6 +283,27 @@ export interface paths {
         get: operations["read_download_api_v1_downloads__download_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/downloads/{download_id}/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove Download
+         * @description Remove the torrent from qBittorrent (its files stay): refused (409, with the reason) while it
+         *     still owes seeding; the request and the verdict are recorded either way.
+         */
+        post: operations["remove_download_api_v1_downloads__download_id__remove_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -617,6 +655,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/governor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Governor Policy */
+        get: operations["read_governor_policy_api_v1_settings_governor_get"];
+        /**
+         * Write Governor Policy
+         * @description Replace the policy (no merge: a field left out takes its default); grabs parked on a gate it opens resume.
+         */
+        put: operations["write_governor_policy_api_v1_settings_governor_put"];
+        post?: never;
+        /**
+         * Reset Governor Policy
+         * @description Forget the stored policy, valid or not: the defaults apply again (auto-grab off). Idempotent.
+         */
+        delete: operations["reset_governor_policy_api_v1_settings_governor_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/qbittorrent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Qbittorrent */
+        get: operations["read_qbittorrent_api_v1_settings_qbittorrent_get"];
+        /**
+         * Write Qbittorrent
+         * @description Store the URL and user (overriding the environment) and, when given, the password. The next
+         *     download job connects with them, and jobs waiting on a refused login are released; nothing here
+         *     talks to qBittorrent.
+         */
+        put: operations["write_qbittorrent_api_v1_settings_qbittorrent_put"];
+        post?: never;
+        /**
+         * Reset Qbittorrent
+         * @description Forget every stored value: MAMC_QBIT_URL, MAMC_QBIT_USER and MAMC_QBIT_PASSWORD apply again.
+         */
+        delete: operations["reset_qbittorrent_api_v1_settings_qbittorrent_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/qbittorrent/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Clear Qbittorrent Password */
+        delete: operations["clear_qbittorrent_password_api_v1_settings_qbittorrent_password_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/quality-profile": {
         parameters: {
             query?: never;
@@ -831,6 +938,23 @@ export interface components {
              */
             shorthand: string;
             snapshot: components["schemas"]["SnapshotOut"] | null;
+        };
+        /** AccountStateOut */
+        AccountStateOut: {
+            /** Age Seconds */
+            age_seconds: number | null;
+            /** Classname */
+            classname: string | null;
+            /**
+             * Fetched At
+             * @description when the latest snapshot was taken; null before the first
+             */
+            fetched_at: string | null;
+            /**
+             * Max Age Seconds
+             * @description older than this, grabs wait for a refresh
+             */
+            max_age_seconds: number;
         };
         /** AlertOut */
         AlertOut: {
@@ -1138,6 +1262,34 @@ export interface components {
              */
             wedges: number;
         };
+        /** DecisionOut */
+        DecisionOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Download Id */
+            download_id: number | null;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Kind */
+            kind: string;
+            /** Reason */
+            reason: string;
+            /** Torrent Id */
+            torrent_id: number | null;
+            /** Wanted Id */
+            wanted_id: number | null;
+        };
         /** DownloadOut */
         DownloadOut: {
             /** Added At */
@@ -1280,6 +1432,252 @@ export interface components {
         FollowPage: {
             /** Items */
             items: components["schemas"]["FollowOut"][];
+        };
+        /** GovernorOut */
+        GovernorOut: {
+            account: components["schemas"]["AccountStateOut"];
+            /** Auto Grab */
+            auto_grab: boolean;
+            /**
+             * Decisions
+             * @description the last decisions, newest first
+             */
+            decisions: components["schemas"]["DecisionOut"][];
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Gates
+             * @description each governor gate: open or closed now
+             */
+            gates: {
+                [key: string]: string;
+            };
+            pace: components["schemas"]["PaceOut"];
+            points: components["schemas"]["PointsOut"];
+            ratio: components["schemas"]["RatioOut"];
+            /**
+             * Spends
+             * @description the last bonus-point spends, newest first
+             */
+            spends: components["schemas"]["SpendOut"][];
+            unsatisfied: components["schemas"]["UnsatOut"];
+            /**
+             * Waiting
+             * @description grabs parked on a governor gate, oldest first
+             */
+            waiting: components["schemas"]["WaitingOut"][];
+        };
+        /**
+         * GovernorPolicy
+         * @description Every rule the governor applies before a grab and every spend it may make (flat keys).
+         */
+        GovernorPolicy: {
+            /**
+             * Account Max Age For Grab
+             * @description seconds: a grab waits for an account refresh when the latest snapshot is older
+             * @default 7200
+             */
+            account_max_age_for_grab: number;
+            /**
+             * Auto Grab
+             * @description grab a wanted entry's chosen candidate without a person asking
+             * @default false
+             */
+            auto_grab: boolean;
+            /**
+             * Cautious Grabs Per Day
+             * @description grabs allowed per rolling 24 h in cautious mode
+             * @default 12
+             */
+            cautious_grabs_per_day: number;
+            /**
+             * Cautious Grabs Per Hour
+             * @description grabs allowed per rolling hour in cautious mode
+             * @default 2
+             */
+            cautious_grabs_per_hour: number;
+            /**
+             * Dry Run
+             * @description decide and record everything, grab and spend nothing
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * Freeleech Event Grabs Per Day
+             * @description grabs allowed per rolling 24 h during a freeleech event
+             * @default 300
+             */
+            freeleech_event_grabs_per_day: number;
+            /**
+             * Freeleech Event Grabs Per Hour
+             * @description grabs allowed per rolling hour during a freeleech event
+             * @default 30
+             */
+            freeleech_event_grabs_per_hour: number;
+            /**
+             * Mode
+             * @description pacing mode: normal, cautious or freeleech_event
+             * @default normal
+             * @enum {string}
+             */
+            mode: "normal" | "cautious" | "freeleech_event";
+            /**
+             * Normal Grabs Per Day
+             * @description grabs allowed per rolling 24 h in normal mode
+             * @default 100
+             */
+            normal_grabs_per_day: number;
+            /**
+             * Normal Grabs Per Hour
+             * @description grabs allowed per rolling hour in normal mode
+             * @default 10
+             */
+            normal_grabs_per_hour: number;
+            /**
+             * Points Cap
+             * @description MAM's bonus-point cap: points past it are lost
+             * @default 99999
+             */
+            points_cap: number;
+            /**
+             * Points Reserve
+             * @description upload purchases never take points below this (VIP stays affordable)
+             * @default 10000
+             */
+            points_reserve: number;
+            /**
+             * Ratio Floor
+             * @description below this ratio only grabs free for the member run
+             * @default 1
+             */
+            ratio_floor: number;
+            /**
+             * Ratio Recovery
+             * @description once below the floor, paid grabs resume only at this ratio
+             * @default 1.05
+             */
+            ratio_recovery: number;
+            /**
+             * Spend Upload
+             * @description buy upload credit with points (near the cap, or for the ratio)
+             * @default true
+             */
+            spend_upload: boolean;
+            /**
+             * Spend Upload On Low Ratio
+             * @description while paid grabs are held by the ratio, buy the upload credit that reaches ratio_recovery
+             * @default true
+             */
+            spend_upload_on_low_ratio: boolean;
+            /**
+             * Spend Upload When Within
+             * @description buy upload credit once points are within this of the cap
+             * @default 10000
+             */
+            spend_upload_when_within: number;
+            /**
+             * Unsat Reserve
+             * @description unsatisfied slots never used: grabs wait at unsat limit minus this
+             * @default 5
+             */
+            unsat_reserve: number;
+            /**
+             * Upload Max Per Run
+             * @description upload purchases one spend run may make
+             * @default 10
+             */
+            upload_max_per_run: number;
+            /**
+             * Upload Points Per Gb
+             * @description MAM's price of 1 GB of upload credit
+             * @default 500
+             */
+            upload_points_per_gb: number;
+            /**
+             * Upload Spend Gb
+             * @description GB of upload credit per purchase
+             * @default 10
+             */
+            upload_spend_gb: number;
+            /**
+             * Use Wedges
+             * @description spend a freeleech wedge on large paid grabs
+             * @default true
+             */
+            use_wedges: boolean;
+            /**
+             * Vip Duration
+             * @description weeks of VIP bought per renewal (4, 8, 12 or max)
+             * @default 4
+             * @enum {string}
+             */
+            vip_duration: "4" | "8" | "12" | "max";
+            /**
+             * Vip Points Per 4 Weeks
+             * @description MAM's price of 4 weeks of VIP
+             * @default 5000
+             */
+            vip_points_per_4_weeks: number;
+            /**
+             * Vip Renew
+             * @description renew VIP with points before it lapses
+             * @default true
+             */
+            vip_renew: boolean;
+            /**
+             * Vip Renew Days Before
+             * @description renew when VIP ends within this many days
+             * @default 7
+             */
+            vip_renew_days_before: number;
+            /**
+             * Wedge Below Floor
+             * @description while paid grabs are held by the ratio, a wedge (above the reserve) makes any size free
+             * @default true
+             */
+            wedge_below_floor: boolean;
+            /**
+             * Wedge Min Size Bytes
+             * @description a paid grab this large or larger gets a wedge
+             * @default 536870912
+             */
+            wedge_min_size_bytes: number;
+            /**
+             * Wedge Reserve
+             * @description wedges are spent only while more than this remain
+             * @default 10
+             */
+            wedge_reserve: number;
+        };
+        /**
+         * GovernorPolicyOut
+         * @description The effective policy (what the governor decides under now) and where it came from.
+         */
+        GovernorPolicyOut: {
+            /**
+             * Invalid Reason
+             * @description why the stored policy was set aside (invalid-stored only)
+             */
+            invalid_reason: string | null;
+            policy: components["schemas"]["GovernorPolicy"];
+            /**
+             * Released
+             * @description PUT only: grabs released from each gate the new policy opened
+             */
+            released?: {
+                [key: string]: number;
+            };
+            /**
+             * Source
+             * @description stored: saved through this API; default: nothing saved; invalid-stored: a saved policy no longer validates and the defaults are used (see invalid_reason)
+             * @enum {string}
+             */
+            source: "stored" | "default" | "invalid-stored";
+            /**
+             * Updated At
+             * @description when the stored policy was saved; null when none is
+             */
+            updated_at: string | null;
         };
         /** GrabIn */
         GrabIn: {
@@ -1597,6 +1995,34 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** PaceOut */
+        PaceOut: {
+            /** Last Day */
+            last_day: number;
+            /** Last Hour */
+            last_hour: number;
+            /** Mode */
+            mode: string;
+            /** Per Day */
+            per_day: number;
+            /** Per Hour */
+            per_hour: number;
+        };
+        /** PointsOut */
+        PointsOut: {
+            /** Cap */
+            cap: number;
+            /** Reserve */
+            reserve: number;
+            /** Seedbonus */
+            seedbonus: number | null;
+            /** Vip Until */
+            vip_until: string | null;
+            /** Wedge Reserve */
+            wedge_reserve: number;
+            /** Wedges */
+            wedges: number | null;
+        };
         /** PoolOut */
         PoolOut: {
             /** Backlog */
@@ -1670,6 +2096,54 @@ export interface components {
             region: string | null;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * QbitSettingsIn
+         * @description The whole connection: a PUT replaces the URL and the user; the password is write-only.
+         */
+        QbitSettingsIn: {
+            /**
+             * Password
+             * @description WebUI password (write-only, stored encrypted). Left out: the stored password, or MAMC_QBIT_PASSWORD, stays; DELETE /settings/qbittorrent/password forgets it
+             */
+            password?: string | null;
+            /**
+             * Url
+             * @description qBittorrent WebUI URL, http:// or https://
+             */
+            url: string;
+            /**
+             * Username
+             * @description WebUI user (empty when qBittorrent skips authentication)
+             */
+            username: string;
+        };
+        /**
+         * QbitSettingsOut
+         * @description The connection the download workers use, and where each part comes from; never the password.
+         */
+        QbitSettingsOut: {
+            /** Password Set */
+            password_set: boolean;
+            /**
+             * Password Source
+             * @enum {string}
+             */
+            password_source: "stored" | "environment" | "unset";
+            /** Url */
+            url: string;
+            /**
+             * Url Source
+             * @enum {string}
+             */
+            url_source: "stored" | "environment";
+            /** Username */
+            username: string;
+            /**
+             * Username Source
+             * @enum {string}
+             */
+            username_source: "stored" | "environment";
         };
         /**
          * QualityProfile
@@ -1838,6 +2312,28 @@ export interface components {
              */
             updated_at: string | null;
         };
+        /** RatioOut */
+        RatioOut: {
+            /** Floor */
+            floor: number;
+            /**
+             * Paid Grabs
+             * @description allowed, or held (only free grabs run)
+             */
+            paid_grabs: string;
+            /**
+             * Recovering
+             * @description fell below the floor and has not reached recovery since
+             */
+            recovering: boolean;
+            /** Recovery */
+            recovery: number;
+            /**
+             * Value
+             * @description MAM's ratio; null when MAM did not report it, or when nothing was downloaded yet (an infinite ratio)
+             */
+            value: number | null;
+        };
         /** Readiness */
         Readiness: {
             /**
@@ -1869,6 +2365,23 @@ export interface components {
         RejectionOut: {
             /** Code */
             code: string;
+            /** Reason */
+            reason: string;
+        };
+        /** RemoveIn */
+        RemoveIn: {
+            /**
+             * Reason
+             * @description why (kept with the decision)
+             */
+            reason: string;
+        };
+        /** RemoveQueued */
+        RemoveQueued: {
+            /** Download Id */
+            download_id: number;
+            /** Job Id */
+            job_id: string;
             /** Reason */
             reason: string;
         };
@@ -2213,6 +2726,34 @@ export interface components {
             /** Wedges */
             wedges: number | null;
         };
+        /** SpendOut */
+        SpendOut: {
+            /** Amount */
+            amount: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Error */
+            error: string | null;
+            /** Key */
+            key: string;
+            /** Points */
+            points: number | null;
+            /** Reason */
+            reason: string;
+            /** Settled At */
+            settled_at: string | null;
+            /** Spendtype */
+            spendtype: string;
+            /** State */
+            state: string;
+            /** Torrent Id */
+            torrent_id: number | null;
+        };
         /**
          * SpendingPolicy
          * @description What a grab may cost. The search only *records* the cost; the download governor decides.
@@ -2259,6 +2800,35 @@ export interface components {
              */
             wedge_reserve: number;
         };
+        /** UnsatOut */
+        UnsatOut: {
+            /**
+             * Ceiling
+             * @description limit - reserve: grabs wait when used reaches it
+             */
+            ceiling: number | null;
+            /**
+             * Count
+             * @description unsatisfied torrents in MAM's latest snapshot
+             */
+            count: number | null;
+            /** Free Slots */
+            free_slots: number | null;
+            /** Limit */
+            limit: number | null;
+            /**
+             * Not Yet Counted
+             * @description our grabs MAM's snapshot may not count yet (added to count)
+             */
+            not_yet_counted: number;
+            /** Reserve */
+            reserve: number;
+            /**
+             * Used
+             * @description count + not_yet_counted
+             */
+            used: number | null;
+        };
         /** UserOut */
         UserOut: {
             /** Id */
@@ -2270,6 +2840,27 @@ export interface components {
         Verdict: {
             /** Accept */
             accept: boolean;
+        };
+        /** WaitingOut */
+        WaitingOut: {
+            /** Gate */
+            gate: string;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /** Torrent Id */
+            torrent_id: number | null;
+            /** Wanted Id */
+            wanted_id: number | null;
         };
         /** WantedOut */
         WantedOut: {
@@ -2411,6 +3002,55 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_governor_api_v1_account_governor_get: {
+        parameters: {
+            query?: {
+                decisions_limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernorOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3246,6 +3886,77 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_download_api_v1_downloads__download_id__remove_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                download_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemoveQueued"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4403,6 +5114,296 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AbsSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_governor_policy_api_v1_settings_governor_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernorPolicyOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    write_governor_policy_api_v1_settings_governor_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GovernorPolicy"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernorPolicyOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_governor_policy_api_v1_settings_governor_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_qbittorrent_api_v1_settings_qbittorrent_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QbitSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    write_qbittorrent_api_v1_settings_qbittorrent_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QbitSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QbitSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_qbittorrent_api_v1_settings_qbittorrent_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QbitSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clear_qbittorrent_password_api_v1_settings_qbittorrent_password_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QbitSettingsOut"];
                 };
             };
             /** @description Missing or invalid API key */
