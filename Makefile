@@ -18,7 +18,7 @@ UV ?= $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint typecheck unit bench clean
+.PHONY: install up test lint typecheck unit bench clean ui ui-client ui-test
 
 $(TOOLS)/bin/uv:
 	@if [ -z "$(PYTHON)" ] || ! command -v "$(PYTHON)" >/dev/null; then \
@@ -37,7 +37,20 @@ $(BIN)/mamcrawler: pyproject.toml uv.lock | $(filter $(TOOLS)/bin/uv,$(UV))
 install: $(BIN)/mamcrawler
 
 up: install
+	@ui/build.sh --optional
 	$(BIN)/mamcrawler up
+
+# The web UI (ui/, Node.js 20 + npm): built into ui/dist when its sources or the API changed.
+ui: install
+	ui/build.sh
+
+# Regenerate the typed API client (ui/src/api/schema.d.ts) from the gateway's OpenAPI document.
+ui-client: install
+	ui/build.sh --client
+
+# The UI's component tests (Vitest); the browser tests are in the pytest suite (tests/browser/).
+ui-test: ui
+	cd ui && npm run --silent test
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,11 +62,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-test: lint typecheck
+test: lint typecheck ui-test
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache ui/node_modules ui/dist ui/openapi.json

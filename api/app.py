@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import aio, problems
+from api import aio, problems, ui
 from api.auth import require_key
-from api.routes import health, jobs, pools
+from api.routes import apikeys, auth, events, health, jobs, pools
 from shared.engine.ratelimit import AsyncRateLimiter, Limit, RateLimiter
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
@@ -27,7 +27,8 @@ log = logging.getLogger("mamcrawler.api")
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    limits = {**settings.limits(), "api": Limit.parse(settings.api_rate_limit)}
+    # login: per client address, a brake on password guessing (each guess also costs an argon2 hash)
+    limits = {**settings.limits(), "api": Limit.parse(settings.api_rate_limit), "login": Limit.parse("10/60/5")}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,12 +44,17 @@ def create_app() -> FastAPI:
 
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.include_router(auth.public)  # login and logout: the only /api/v1 routes open without a caller
     v1 = APIRouter(prefix="/api/v1", dependencies=[Depends(require_key)])
     v1.include_router(jobs.router)
     v1.include_router(pools.router)
+    v1.include_router(auth.router)
+    v1.include_router(apikeys.router)
+    v1.include_router(events.router)
     for extra in _feature_routers():
         v1.include_router(extra)
     app.include_router(v1)
+    ui.install(app, settings.ui_dir)
     return app
 
 

@@ -1,10 +1,10 @@
 """``mamcrawler``: one command per process role, so each piece can run on its own host.
 
 ``up`` runs the whole stack on one host (shared/devstack/supervisor.py); ``api``, ``worker <pool>``,
-``beat``, ``flower`` and ``migrate`` run one piece; ``apikey create`` and ``config check`` are
-operator tools. Every command validates settings first and exits 2 with what to set.
+``beat``, ``flower`` and ``migrate`` run one piece; ``apikey create``, ``user create`` and
+``config check`` are operator tools. Every command validates settings first and exits 2 with what to set.
 
-The operator tools (``apikey``, ``migrate``, ``config check``) run in another shell than ``up``:
+The operator tools (``apikey``, ``user``, ``migrate``, ``config check``) run in another shell than ``up``:
 when no URL is set they find the servers ``up`` started through MAMC_DATA_DIR/stack.json
 (shared/devstack/stackstate.py), and say what to run when no stack is running. Explicit URLs always win.
 """
@@ -173,6 +173,64 @@ def cmd_apikey_revoke(ns: argparse.Namespace) -> None:
     print(f"API key {ns.name!r} revoked (gateways stop accepting it within 10 s)", file=sys.stderr)
 
 
+def _read_password(given: str | None) -> str:
+    """``--password``, else standard input: asked twice on a terminal, the first line of a pipe."""
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise ConfigError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_create(ns: argparse.Namespace) -> None:
+    from shared.infra.db import session_scope
+    from shared.people.users import create_user
+
+    password = _read_password(ns.password)
+    _use_running_stack(need_redis=False)
+    try:
+        with session_scope() as s:
+            create_user(s, ns.name, password)
+    except ValueError as exc:  # a taken name, a bad name, a short password: say which
+        raise ConfigError(str(exc)) from None
+    print(f"person {ns.name!r} created; log in at the web UI (http://<api host>:<api port>/)", file=sys.stderr)
+
+
+def cmd_user_password(ns: argparse.Namespace) -> None:
+    from shared.infra.db import session_scope
+    from shared.people.sessions import end_all
+    from shared.people.users import list_users, set_password
+
+    password = _read_password(ns.password)
+    _use_running_stack(need_redis=False)
+    try:
+        with session_scope() as s:
+            if not set_password(s, ns.name, password):
+                raise ConfigError(f"no person named {ns.name!r} (see `mamcrawler user list`)")
+            user = next(u for u in list_users(s) if u.name.lower() == ns.name.lower())
+            ended = end_all(s, user.id)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"password of {ns.name!r} changed; {ended} session(s) logged out", file=sys.stderr)
+
+
+def cmd_user_list(_: argparse.Namespace) -> None:
+    from shared.infra.db import session_scope
+    from shared.people.users import list_users
+
+    _use_running_stack(need_redis=False)
+    with session_scope() as s:
+        print(f"{'NAME':<24} {'CREATED':<20} LAST LOGIN")
+        for u in list_users(s):
+            last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-"
+            print(f"{u.name:<24} {u.created_at.strftime('%Y-%m-%d %H:%M'):<20} {last}")
+
+
 def cmd_config_check(_: argparse.Namespace) -> None:
     from shared.devstack.stackstate import StackNotRunning
     from shared.infra.settings import get_settings
@@ -243,6 +301,15 @@ def parser() -> argparse.ArgumentParser:
     kr = ksub.add_parser("revoke", help="revoke a key by name")
     kr.add_argument("--name", required=True)
     kr.set_defaults(fn=cmd_apikey_revoke)
+    u = sub.add_parser("user", help="manage the people who log in to the web UI")
+    usub = u.add_subparsers(dest="action", required=True)
+    for action, fn, text in (("create", cmd_user_create, "add a person"),
+                             ("password", cmd_user_password, "set a person's password (logs them out)")):
+        uc = usub.add_parser(action, help=f"{text}; the password from --password or standard input")
+        uc.add_argument("--name", required=True)
+        uc.add_argument("--password", default=None, help="else read from standard input (asked twice on a terminal)")
+        uc.set_defaults(fn=fn)
+    usub.add_parser("list", help="list people (name, created, last login)").set_defaults(fn=cmd_user_list)
     c = sub.add_parser("config", help="configuration tools")
     csub = c.add_subparsers(dest="action", required=True)
     csub.add_parser("check", help="validate settings and the task registry").set_defaults(fn=cmd_config_check)

@@ -21,7 +21,7 @@ from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from shared.engine import gates, ledger
+from shared.engine import events, gates, ledger
 from shared.engine.dispatch import consumed
 from shared.engine.jobtypes import ArgsT, JobType
 from shared.engine.pools import RetryPolicy, pool_config
@@ -89,6 +89,7 @@ class LedgerTask(Task):
         with autocommit() as conn:
             fast = ledger.claim_fast(conn, jid, gen, seq, worker, attempt_cap=settings.attempt_cap)
         if fast is not None:
+            events.emit(events.job_event(jid, "running", fast.type))  # committed: autocommit
             claim = ledger.Claim(fast)
         else:  # anything but the usual delivery is decided under the job's row lock
             with session_scope() as s:
@@ -128,6 +129,8 @@ class LedgerTask(Task):
         if not ctx.children and not c.has_parent:
             with autocommit() as conn:
                 outcome = ledger.succeed_orphan(conn, jid, attempt_id, result)
+            if outcome == "succeeded":
+                events.emit(events.job_event(jid, "succeeded", job_type))  # committed: autocommit
         else:
             with session_scope() as s:
                 outcome = ledger.succeed(s, jid, attempt_id, result, ctx.children)

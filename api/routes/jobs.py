@@ -20,7 +20,7 @@ from api import cursor, enqueue
 from api.deps import get_session
 from api.problems import Problem, documented
 from api.schemas import JobIn, JobOut, JobPage
-from shared.engine import jobtypes, ledger
+from shared.engine import events, jobtypes, ledger
 from shared.engine.routing import UnroutableJob
 from shared.infra.db import session_factory
 from shared.infra.settings import get_settings
@@ -54,6 +54,7 @@ async def create(body: JobIn, request: Request) -> Response:
         return await run_in_threadpool(_create_in_thread, body, request)
     if new.dispatch is not None:
         await enqueue.publish(resources.redis, new.dispatch)
+    events.emit(events.job_event(row.id, "queued", row.type, row.queue))
     return _accepted(row)
 
 

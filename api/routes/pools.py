@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.problems import Problem, documented
 from api.schemas import OldestJob, PoolOut, WorkerOut
+from shared.engine import events
 from shared.engine.celery_app import publisher
 from shared.engine.pools import QUEUES
 from shared.engine.queue_stats import live_workers, queue_stats
@@ -77,6 +78,7 @@ def _set_paused(session: Session, pool: str, paused: bool) -> None:
     session.execute(insert(PoolState).values(pool=pool, paused=paused)
                     .on_conflict_do_update(index_elements=["pool"], set_={"paused": paused, "updated_at": func.now()}))
     session.commit()
+    events.emit(events.pool_event(pool, paused))
     control = publisher().control
     names = [w["name"] for w in live_workers(get_redis()) if w.get("pool") == pool]
     if not names:

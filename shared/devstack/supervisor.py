@@ -83,12 +83,16 @@ def _prepare_database(env: dict[str, str]) -> None:
     from shared.infra.db import session_scope
     from shared.infra.migrate import upgrade
     from shared.models.jobs import ApiKey
+    from shared.models.people import User
 
     upgrade(env["MAMC_DATABASE_URL"])
     with session_scope() as s:
         if s.query(ApiKey).count() == 0:
             key = create_api_key(s, "first-run")
             print(f"created the first API key (shown once): {key}", flush=True)
+        if s.query(User).count() == 0:
+            print("nobody can log in to the web UI yet: in another shell, "
+                  "`.venv/bin/mamcrawler user create --name NAME`", flush=True)
 
 
 def children() -> list[Child]:
@@ -165,7 +169,7 @@ def run_stack() -> int:
         if servers:  # tell `mamcrawler apikey ...` in another shell where our servers are
             write_state(settings.data_dir, database_url=None if settings.database_url else env["MAMC_DATABASE_URL"],
                         redis_url=None if settings.redis_url else env["MAMC_REDIS_URL"])
-        print(f"MAMcrawler API on http://{settings.api_host}:{settings.api_port} "
+        print(f"MAMcrawler API and web UI on http://{settings.api_host}:{settings.api_port} "
               f"(Flower on http://{settings.flower_host}:{settings.flower_port}); Ctrl-C stops", flush=True)
         while not stop_requested:
             sup.watch_once()

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
-from shared.engine import jobtypes
+from shared.engine import events, jobtypes
 from shared.engine.dispatch import Dispatch, after_commit
 from shared.engine.routing import queue_for
 from shared.infra.clock import utcnow
@@ -126,6 +126,7 @@ def create_job(session: Session, job_type: str, args: dict[str, Any] | None = No
         return Created(existing, created=False)
     if new.dispatch is not None:
         after_commit(session, new.dispatch)
+    events.note(session, events.job_event(job.id, "queued", job_type, job.queue))
     return Created(job, created=True)
 
 
@@ -261,6 +262,7 @@ def claim(
     """
     fast = claim_fast(session.connection(), job_id, gen, seq, worker, attempt_cap=attempt_cap)
     if fast is not None:
+        events.note(session, events.job_event(job_id, "running", fast.type))
         return Claim(fast)
     job = lock_job(session, job_id)
     if job is None:
@@ -370,7 +372,7 @@ WITH a AS (UPDATE job_attempts SET outcome = 'succeeded', ended_at = now() WHERE
 UPDATE jobs SET state = 'succeeded', finished_at = now(), updated_at = now(), result = :result, error = NULL,
        running_attempt_id = NULL, heartbeat_at = NULL, not_before = NULL
  WHERE id = :job_id AND state NOT IN ('succeeded', 'failed', 'dead', 'cancelled')
-RETURNING parent_id
+RETURNING parent_id, type, queue
 """).bindparams(bindparam("result", type_=JSONB))
 
 
@@ -390,6 +392,7 @@ def _succeed_leaf(session: Session, job_id: uuid.UUID, attempt_id: int, result: 
     row = session.execute(_SUCCEED_LEAF, {"attempt_id": attempt_id, "job_id": job_id, "result": result}).first()
     if row is None:
         return "already finished"  # someone else finished it first (or it was cancelled): keep their outcome
+    events.note(session, events.job_event(job_id, "succeeded", row[1], row[2]))
     if row[0] is not None:
         child = session.get(Job, job_id)
         assert child is not None

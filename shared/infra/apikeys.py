@@ -46,3 +46,13 @@ def revoke_api_key(session: Session, name: str) -> bool:
     result = session.execute(update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
                              .values(revoked_at=func.now()))
     return bool(getattr(result, "rowcount", 0))
+
+
+def revoke_api_key_id(session: Session, key_id: int) -> bool:
+    """Revoke key ``key_id``; True when it exists (revoking a revoked key changes nothing)."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        return False
+    if key.revoked_at is None:
+        key.revoked_at = func.now()
+    return True

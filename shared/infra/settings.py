@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     api_rate_limit: str = "30000/60/1000"
     api_workers: int = Field(2, ge=1, le=64)  # uvicorn processes: one Python process tops out near 200 req/s
+    # The web UI: a login lasts this long without use (each use extends it), and never longer than
+    # the absolute limit. MAMC_BEHIND_HTTPS marks cookies Secure (set it when a TLS proxy is in front).
+    session_idle_hours: float = Field(14 * 24.0, gt=0, le=366 * 24)
+    session_max_days: float = Field(30.0, gt=0, le=366)
+    behind_https: bool = False
+    # Built UI files served at / (make ui); empty = the checkout's ui/dist.
+    ui_dir: Path | None = None
     flower_host: str = "127.0.0.1"
     flower_port: int = Field(5555, ge=1, le=65535)
     flower_user: str = "admin"

@@ -19,6 +19,7 @@ from shared.models.library import (
     Work,
     WorkAuthor,
 )
+from shared.models.people import User, UserSession
 from shared.models.probe import ProbeRun
 
 __all__ = [
@@ -51,3 +52,5 @@ __all__ += ["Alert", "AppSetting", "MamAccountSnapshot", "MamCandidate", "MamSea
 
 __all__ += ["Download", "GovernorDecision", "Obligation", "Spend"]
 __all__ += ["Import"]
+
+__all__ += ["User", "UserSession"]

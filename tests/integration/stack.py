@@ -117,8 +117,9 @@ class Stack:
     def beat(self) -> Proc:
         return self._spawn("beat", "beat")
 
-    def api(self) -> tuple[Proc, str]:
-        port = find_free_port()
+    def api(self, port: int | None = None) -> tuple[Proc, str]:
+        """The gateway on ``port`` (a free one by default; pass the old one to restart it in place)."""
+        port = port or find_free_port()
         proc = self._spawn("api", "api", extra_env={"MAMC_API_PORT": str(port)})
         base = f"http://127.0.0.1:{port}"
 

@@ -29,11 +29,13 @@ MAMCRAWLER = Path(sys.executable).with_name("mamcrawler")  # the entry point `ma
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def mamcrawler(*argv: str, cwd: Path, home: Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def mamcrawler(*argv: str, cwd: Path, home: Path, data_dir: Path | None = None,
+               stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {"PATH": SYSTEM_PATH, "HOME": str(home)}
     if data_dir is not None:
         env["MAMC_DATA_DIR"] = str(data_dir)
-    return subprocess.run([str(MAMCRAWLER), *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(MAMCRAWLER), *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          input=stdin)
 
 
 def status(url: str, key: str | None = None) -> int:
@@ -80,6 +82,18 @@ def test_apikey_commands_find_the_stack_make_up_started(tmp_path: Path) -> None:
         assert checked.returncode == 0, checked.stderr
         assert "MAMC_DATABASE_URL=postgresql+psycopg://mamcrawler@127.0.0.1:" in checked.stdout
         assert "MAMC_REDIS_URL=redis://127.0.0.1:" in checked.stdout
+        # The first person, password on standard input (a pipe: its first line), then a login.
+        person = mamcrawler("user", "create", "--name", "alice", cwd=checkout, home=home,
+                            stdin="a long enough password\n")
+        assert person.returncode == 0, person.stderr
+        assert "a long enough password" not in person.stdout + person.stderr
+        again = mamcrawler("user", "create", "--name", "alice", "--password", "another password",
+                           cwd=checkout, home=home)
+        assert again.returncode == 2 and "already exists" in again.stderr
+        with httpx.Client(base_url=base) as web:
+            login = web.post("/api/v1/auth/login", json={"name": "alice", "password": "a long enough password"})
+            assert login.status_code == 200, login.text
+            assert web.get("/api/v1/auth/me").json()["user"]["name"] == "alice"
         revoked = mamcrawler("apikey", "revoke", "--name", "second", cwd=checkout, home=home)
         assert revoked.returncode == 0, revoked.stderr
         wait_for(lambda: status(f"{base}/api/v1/jobs", key) == 401, 30, 1, what="revoked key refused")

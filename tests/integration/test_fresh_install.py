@@ -28,6 +28,8 @@ def _not_in_a_clone(directory: str, names: list[str]) -> set[str]:
     ignored = set(ANYWHERE(directory, names))
     if Path(directory) == ROOT:
         ignored |= TOP_LEVEL_STATE & set(names)
+    if Path(directory) == ROOT / "ui":
+        ignored |= {"node_modules", "dist", "openapi.json"} & set(names)  # npm's and the build's (make ui)
     return ignored
 
 

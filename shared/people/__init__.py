@@ -1,0 +1,1 @@
+"""People: accounts that log in to the web UI with a password, and their sessions."""
