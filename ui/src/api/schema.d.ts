@@ -368,6 +368,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Imports
+         * @description Newest first; ``next_cursor`` continues after the last item.
+         */
+        get: operations["list_imports_api_v1_imports_get"];
+        put?: never;
+        /**
+         * Start Import
+         * @description Import a completed download the monitor did not queue (one that completed before imports existed).
+         */
+        post: operations["start_import_api_v1_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Import */
+        get: operations["read_import_api_v1_imports__import_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{import_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry
+         * @description Run a rejected or failed import again: a rejected one is verified afresh, a failed one
+         *     continues from the step it reached (its files stay placed).
+         */
+        post: operations["retry_api_v1_imports__import_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -1758,6 +1820,200 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** ImportIn */
+        ImportIn: {
+            /**
+             * Download Id
+             * @description a completed download of a wanted entry, not imported yet
+             */
+            download_id: number;
+        };
+        /** ImportOut */
+        ImportOut: {
+            /** Abs Item Id */
+            abs_item_id: string | null;
+            /** Abs Library Id */
+            abs_library_id: string | null;
+            /** Abs Path */
+            abs_path: string | null;
+            /**
+             * Book
+             * @description what was written: the folder and metadata.json's values
+             */
+            book: {
+                [key: string]: unknown;
+            };
+            /** Download Id */
+            download_id: number;
+            /**
+             * Error
+             * @description the last error of a run that has not reached a verdict
+             */
+            error: string | null;
+            /**
+             * Figures
+             * @description total and expected duration, deviation, narrator check, ABS check
+             */
+            figures: {
+                [key: string]: unknown;
+            };
+            /** Files */
+            files: components["schemas"]["ImportedFile"][];
+            /** Id */
+            id: number;
+            /**
+             * Placement
+             * @description hardlink, or copy when the download is on another filesystem
+             */
+            placement: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Runs */
+            runs: number;
+            /** Scans */
+            scans: number;
+            /** Source Path */
+            source_path: string | null;
+            /**
+             * Step
+             * @description new, verified, placed, found, described, done
+             */
+            step: string;
+            /** Target Dir */
+            target_dir: string | null;
+            timings: components["schemas"]["ImportTimings"];
+            /** Torrent Id */
+            torrent_id: number | null;
+            /**
+             * Verdict
+             * @description imported, rejected, already_owned, failed; null while running
+             */
+            verdict: string | null;
+            /** Wanted Id */
+            wanted_id: number | null;
+        };
+        /** ImportPage */
+        ImportPage: {
+            /** Items */
+            items: components["schemas"]["ImportOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** ImportStarted */
+        ImportStarted: {
+            /** Args */
+            args: {
+                [key: string]: unknown;
+            };
+            /** Attempt Log */
+            attempt_log?: components["schemas"]["AttemptOut"][] | null;
+            /** Attempts */
+            attempts: number;
+            /** Children Pending */
+            children_pending: number;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Created */
+            created: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Download Id */
+            download_id: number;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Generation */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Not Before */
+            not_before: string | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Parked On */
+            parked_on?: string | null;
+            progress: components["schemas"]["Progress"];
+            /** Queue */
+            queue: string;
+            /** Rate Limit Waits */
+            rate_limit_waits: number;
+            /** Result */
+            result: unknown | null;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
+            /** Type */
+            type: string;
+        };
+        /** ImportTimings */
+        ImportTimings: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Described At */
+            described_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Found At */
+            found_at: string | null;
+            /** Placed At */
+            placed_at: string | null;
+            /** Scan Requested At */
+            scan_requested_at: string | null;
+            /**
+             * Seconds
+             * @description from creation to the verdict
+             */
+            seconds?: number | null;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /**
+         * ImportedFile
+         * @description One file of the download; audio files carry ffprobe's figures.
+         */
+        ImportedFile: {
+            /** Audio */
+            audio: boolean;
+            /**
+             * Bitrate
+             * @description bit/s
+             */
+            bitrate?: number | null;
+            /** Channels */
+            channels?: number | null;
+            /** Codec */
+            codec?: string | null;
+            /** Decodes */
+            decodes?: boolean | null;
+            /**
+             * Duration
+             * @description seconds
+             */
+            duration?: number | null;
+            /** Error */
+            error?: string | null;
+            /** Format */
+            format?: string | null;
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
+        };
         /** JobIn */
         JobIn: {
             /** Args */
@@ -2385,6 +2641,62 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** RetryStarted */
+        RetryStarted: {
+            /** Args */
+            args: {
+                [key: string]: unknown;
+            };
+            /** Attempt Log */
+            attempt_log?: components["schemas"]["AttemptOut"][] | null;
+            /** Attempts */
+            attempts: number;
+            /** Children Pending */
+            children_pending: number;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Created */
+            created: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Download Id */
+            download_id: number;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Generation */
+            generation: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Import Id */
+            import_id: number;
+            /** Not Before */
+            not_before: string | null;
+            /** Parent Id */
+            parent_id: string | null;
+            /** Parked On */
+            parked_on?: string | null;
+            progress: components["schemas"]["Progress"];
+            /** Queue */
+            queue: string;
+            /** Rate Limit Waits */
+            rate_limit_waits: number;
+            /** Result */
+            result: unknown | null;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
+            /** Type */
+            type: string;
+        };
         /** ReviewItem */
         ReviewItem: {
             candidate: components["schemas"]["Candidate"] | null;
@@ -2861,6 +3173,59 @@ export interface components {
             torrent_id: number | null;
             /** Wanted Id */
             wanted_id: number | null;
+        };
+        /**
+         * WantedDetail
+         * @description One entry with where the pipeline has it: its downloads (newest first) and their imports.
+         */
+        WantedDetail: {
+            /** Asin */
+            asin: string | null;
+            /** Authors */
+            authors: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Downloads */
+            downloads: components["schemas"]["DownloadOut"][];
+            /** Id */
+            id: number;
+            /** Imports */
+            imports: components["schemas"]["ImportOut"][];
+            /** Language */
+            language: string | null;
+            /**
+             * Narrators
+             * @default []
+             */
+            narrators: string[];
+            /** Priority */
+            priority: number;
+            /** Priority Manual */
+            priority_manual: boolean;
+            reason: components["schemas"]["WantedReason"];
+            /** Reasons */
+            reasons: components["schemas"]["WantedReason"][];
+            /** Release Date */
+            release_date: string | null;
+            /** Runtime Seconds */
+            runtime_seconds?: number | null;
+            search?: components["schemas"]["SearchState"] | null;
+            series: components["schemas"]["SeriesRef"] | null;
+            /** Sources */
+            sources: {
+                [key: string]: unknown;
+            };
+            state: components["schemas"]["WantedState"];
+            /** Title */
+            title: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** WantedOut */
         WantedOut: {
@@ -4131,6 +4496,264 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_imports_api_v1_imports_get: {
+        parameters: {
+            query?: {
+                /** @description a verdict, or running (no verdict yet) */
+                verdict?: ("imported" | "rejected" | "already_owned" | "failed" | "running") | null;
+                wanted_id?: number | null;
+                download_id?: number | null;
+                torrent_id?: number | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_import_api_v1_imports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportStarted"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_import_api_v1_imports__import_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_api_v1_imports__import_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryStarted"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5674,7 +6297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WantedOut"];
+                    "application/json": components["schemas"]["WantedDetail"];
                 };
             };
             /** @description Missing or invalid API key */
