@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared.download.grabs import store_torrent, torrent_bytes
 from shared.download.states import DownloadState, ObligationState
@@ -164,7 +164,10 @@ def test_completion_opens_the_obligation_which_survives_restarts_until_met(qbit:
     report = run(clock)
     assert report["completed"] == 1
     row, ob = download(did), obligation(did)
-    assert row.state == D.SEEDING and row.completed_at == done_at and row.import_state == "pending"
+    assert row.state == D.SEEDING and row.completed_at == done_at and row.import_state == "queued"
+    with session_scope() as s:
+        assert s.scalar(text("SELECT count(*) FROM jobs WHERE type = 'import.abs' AND args->>'download_id' = :d"),
+                        {"d": str(row.id)}) == 1
     assert wanted_state(did) == WantedState.DOWNLOADED
     assert ob.state == O.OPEN and ob.seeded_seconds == 30 and ob.deadline == done_at + timedelta(seconds=86400)
 
@@ -288,7 +291,7 @@ def test_a_torrent_added_by_hand_in_our_category_is_followed(qbit: FakeQbit, clo
         assert set(rows) == {done, fetching}
         manual = rows[done]
         assert manual.source == "manual" and manual.wanted_id is None and manual.torrent_id is None
-        assert manual.state == D.SEEDING and manual.name == "Hand Added" and manual.import_state == "pending"
+        assert manual.state == D.SEEDING and manual.name == "Hand Added" and manual.import_state is None
         ob = s.get(Obligation, manual.id)
         assert ob is not None and ob.seeded_seconds == 1800 and ob.state == O.OPEN
         assert rows[fetching].state == D.DOWNLOADING

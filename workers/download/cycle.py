@@ -11,8 +11,8 @@ and the import queued. The calls that change something in qBittorrent (re-announ
 are all idempotent, so a cycle that fails and runs again repeats them harmlessly; the seconds it
 did not commit are credited by the next one (``shared/download/obligations.py``).
 
-Completion queues ``import.abs`` for the download when that job type is declared; until then the
-row's ``import_state`` is ``pending``, which is what the import pool reads to find its work.
+Completion queues ``import.abs`` for a download someone wanted (``import_state`` ``queued``); a
+torrent added by hand is followed for its seeding only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from shared.download.monitoring import (
 )
 from shared.download.states import DownloadState, ObligationState
 from shared.download.torrents import TorrentClient, TorrentView
-from shared.engine import jobtypes, ledger
+from shared.engine import ledger
 from shared.infra.alerts import resolve_alerts
 from shared.infra.settings import Settings
 from shared.models.download import Download, Obligation
@@ -291,11 +291,12 @@ class Cycle:
             log.warning("download %s complete, wanted entry left as it is: %s", row.id, exc)
 
     def _queue_import(self, row: Download) -> None:
-        if IMPORT_JOB in jobtypes.all_types():
-            ledger.create_job(self.s, IMPORT_JOB, {"download_id": row.id}, dedupe_key=f"{IMPORT_JOB}:{row.id}")
-            row.import_state = "queued"
-        else:
-            row.import_state = "pending"
+        """A completed download someone wanted goes to the import; one added by hand (no wanted
+        entry) is only followed for its seeding, never imported."""
+        if row.wanted_id is None:
+            return
+        ledger.create_job(self.s, IMPORT_JOB, {"download_id": row.id}, dedupe_key=f"{IMPORT_JOB}:{row.id}")
+        row.import_state = "queued"
 
     # -- a torrent qBittorrent no longer shows --------------------------------------------------
 
