@@ -27,8 +27,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped on purpose: Playwright's sync API runs an event loop in this thread for as long
+    as it is open, and every later ``asyncio.run`` in the session (the other tests' simulators and
+    clients) fails while it does. Closed after the browser tests, the loop is gone."""
     from playwright.sync_api import sync_playwright
 
     if not (UI_DIST / "index.html").is_file() or not AXE.is_file():
