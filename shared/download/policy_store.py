@@ -11,25 +11,19 @@ flush, never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from pydantic import ValidationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.download.policy import GovernorPolicy
-from shared.models.crawl import AppSetting
+from shared.infra.app_settings import SettingStore, Source
 
-__all__ = ["SETTING_NAME", "PolicySource", "StoredPolicy", "delete_policy", "load_policy", "read_policy",
-           "save_policy"]
+__all__ = ["SETTING_NAME", "PolicySource", "StoredPolicy", "delete_policy", "load_policy", "read_policy", "save_policy"]
 
-log = logging.getLogger(__name__)
 SETTING_NAME = "governor"
-PolicySource = Literal["stored", "default", "invalid-stored"]
+PolicySource = Source
+STORE = SettingStore(SETTING_NAME, GovernorPolicy, "governor policy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,48 +36,21 @@ class StoredPolicy:
     invalid_reason: str | None  # only for ``invalid-stored``: what no longer validates
 
 
-def _describe(exc: ValidationError) -> str:
-    """``field: message; ...`` without the input values (pydantic's str() repeats them)."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in error["loc"]) or "policy"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
 def read_policy(session: Session) -> StoredPolicy:
-    row = session.execute(
-        select(AppSetting.value, AppSetting.updated_at).where(AppSetting.name == SETTING_NAME)
-    ).one_or_none()
-    if row is None:
-        return StoredPolicy(GovernorPolicy(), "default", None, None)
-    value, updated_at = row
-    try:
-        return StoredPolicy(GovernorPolicy.model_validate(value), "stored", updated_at, None)
-    except ValidationError as exc:
-        reason = _describe(exc)
-        log.warning("the stored governor policy (app_settings %r, written %s) no longer validates, using the "
-                    "defaults until one is saved again: %s", SETTING_NAME, updated_at, reason)
-        return StoredPolicy(GovernorPolicy(), "invalid-stored", updated_at, reason)
+    read = STORE.read(session)
+    return StoredPolicy(read.value, read.source, read.updated_at, read.invalid_reason)
 
 
 def load_policy(session: Session) -> GovernorPolicy:
-    """The policy the governor decides under: the stored one, else the defaults (see :func:`read_policy`)."""
-    return read_policy(session).policy
+    """The policy in force: the stored one, else the defaults (see :func:`read_policy`)."""
+    return STORE.load(session)
 
 
 def save_policy(session: Session, policy: GovernorPolicy) -> GovernorPolicy:
     """Store ``policy`` (replacing any stored one) and return it as it will be read back."""
-    value = policy.model_dump(mode="json")
-    stmt = insert(AppSetting).values(name=SETTING_NAME, value=value, updated_at=func.now())
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[AppSetting.name], set_={"value": stmt.excluded.value, "updated_at": func.now()}))
-    session.flush()
-    return GovernorPolicy.model_validate(value)
+    return STORE.save(session, policy)
 
 
 def delete_policy(session: Session) -> bool:
     """Forget the stored policy (the defaults apply again); False when none was stored."""
-    result = session.execute(delete(AppSetting).where(AppSetting.name == SETTING_NAME).returning(AppSetting.name))
-    session.flush()
-    return result.first() is not None
+    return STORE.delete(session)
