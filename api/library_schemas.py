@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import IsoDatetime, Page
 
+SORT_KEY = ('the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); '
+            "null when the text is no position")
+
 
 class BookSeries(BaseModel):
     id: int
@@ -44,6 +47,12 @@ class AuthorOut(BaseModel):
     book_count: int
 
 
+class NarratorOut(BaseModel):
+    id: int
+    name: str
+    book_count: int = Field(description="books in the library with a recording this narrator reads")
+
+
 class SeriesOut(BaseModel):
     id: int
     name: str
@@ -53,6 +62,7 @@ class SeriesOut(BaseModel):
 
 class SeriesMember(BaseModel):
     position: str | None
+    sort_key: float | None = Field(description=SORT_KEY)
     book: BookOut
 
 
@@ -65,6 +75,7 @@ class _Stored(BaseModel):
 class OwnedPosition(_Stored):
     position: str
     sources: list[str] = Field(description="who places an owned book there: abs, audible, hardcover, title...")
+    sort_key: float | None = Field(description=SORT_KEY)
 
 
 class ProviderListing(_Stored):
@@ -88,6 +99,7 @@ class MissingEntry(BaseModel):
     release_date: str | None
     sources: dict[str, Any] = Field(description="each provider's position for this book")
     kind: str | None
+    sort_key: float | None = Field(description=SORT_KEY)
 
 
 class SeriesGaps(BaseModel):
@@ -125,6 +137,10 @@ class BookPage(Page[BookOut]):
 
 
 class AuthorPage(Page[AuthorOut]):
+    pass
+
+
+class NarratorPage(Page[NarratorOut]):
     pass
 
 

@@ -27,7 +27,8 @@ RECORDING = {"abs_id", "asin", "abridged", "duration_seconds", "library_id", "na
 SERIES = {"id", "name", "book_count", "positions"}
 GAPS = {"metadata_series_id", "name", "key", "library_series_ids", "checked_at", "as_of", "audible_asins",
         "hardcover_ids", "owned", "missing", "listings", "failed"}
-MISSING = {"wanted_id", "position", "title", "asin", "state", "priority", "release_date", "sources", "kind"}
+MISSING = {"wanted_id", "position", "title", "asin", "state", "priority", "release_date", "sources", "kind",
+           "sort_key"}
 MATCH = {"recording_id", "provider", "provider_id", "method", "confidence", "state", "checked_at", "details",
          "candidate"}
 CANDIDATE = {"title", "subtitle", "authors", "narrators", "series", "duration_seconds", "language", "asin", "isbn",
@@ -75,10 +76,12 @@ def test_library_metadata_and_settings_bodies_keep_their_keys(api: tuple[TestCli
     assert series["next_cursor"] is None and all(set(s) == SERIES for s in series["items"])
     with_gaps = next(d for d in (_get(client, h, f"/api/v1/series/{s['id']}") for s in series["items"]) if d["gaps"])
     assert set(with_gaps) == SERIES | {"members", "gaps"}
-    assert set(with_gaps["members"][0]) == {"position", "book"} and set(with_gaps["members"][0]["book"]) == BOOK
+    member = with_gaps["members"][0]
+    assert set(member) == {"position", "sort_key", "book"} and set(member["book"]) == BOOK
     gaps = with_gaps["gaps"][0]
     assert set(gaps) == GAPS and PY_ISO.match(gaps["checked_at"])
     assert all(set(m) == MISSING for m in gaps["missing"])
+    assert all({"position", "sources", "sort_key"} <= set(o) for o in gaps["owned"])
     assert _get(client, h, f"/api/v1/metadata/series/{gaps['metadata_series_id']}") == gaps
     stats = _get(client, h, "/api/v1/library/stats")
     assert set(stats) == {"books", "authors", "series", "narrators", "hours"} and isinstance(stats["hours"], float)
