@@ -597,6 +597,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/narrators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Narrators */
+        get: operations["list_narrators_api_v1_narrators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pools": {
         parameters: {
             query?: never;
@@ -2181,6 +2198,11 @@ export interface components {
             /** Release Date */
             release_date: string | null;
             /**
+             * Sort Key
+             * @description the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); null when the text is no position
+             */
+            sort_key: number | null;
+            /**
              * Sources
              * @description each provider's position for this book
              */
@@ -2193,6 +2215,25 @@ export interface components {
             title: string | null;
             /** Wanted Id */
             wanted_id: number;
+        };
+        /** NarratorOut */
+        NarratorOut: {
+            /**
+             * Book Count
+             * @description books in the library with a recording this narrator reads
+             */
+            book_count: number;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
+        /** NarratorPage */
+        NarratorPage: {
+            /** Items */
+            items: components["schemas"]["NarratorOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /**
          * ObligationOut
@@ -2243,6 +2284,11 @@ export interface components {
         OwnedPosition: {
             /** Position */
             position: string;
+            /**
+             * Sort Key
+             * @description the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); null when the text is no position
+             */
+            sort_key: number | null;
             /**
              * Sources
              * @description who places an owned book there: abs, audible, hardcover, title...
@@ -2948,6 +2994,11 @@ export interface components {
             book: components["schemas"]["BookOut"];
             /** Position */
             position: string | null;
+            /**
+             * Sort Key
+             * @description the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); null when the text is no position
+             */
+            sort_key: number | null;
         };
         /** SeriesOut */
         SeriesOut: {
@@ -3914,6 +3965,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                /** @description text the name contains (folded) */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3973,10 +4026,16 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                /** @description author id or name */
                 author?: string | null;
+                /** @description series id or name */
                 series?: string | null;
+                /** @description narrator id or name */
                 narrator?: string | null;
+                /** @description text in the title, an author, a series or a narrator */
                 q?: string | null;
+                /** @description id: as books entered the library; title: A to Z */
+                sort?: "id" | "title";
             };
             header?: never;
             path?: never;
@@ -5361,6 +5420,67 @@ export interface operations {
             };
         };
     };
+    list_narrators_api_v1_narrators_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                /** @description text the name contains (folded) */
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NarratorPage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_pools_api_v1_pools_get: {
         parameters: {
             query?: never;
@@ -5520,6 +5640,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                /** @description text the name contains (folded) */
+                q?: string | null;
             };
             header?: never;
             path?: never;
