@@ -32,7 +32,7 @@ def _environment(pg_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    areas = ["engine", "library", "metadata", "crawl", "download"]
+    areas = ["engine", "library", "metadata", "crawl", "download", "ui"]
     parser.add_argument("--only", choices=areas, action="append")
     parser.add_argument("--crawl-spacing", type=float, help="crawl: one run at this MAM spacing (seconds)")
     parser.add_argument("--crawl-entries", type=int, default=150, help="crawl: wanted entries of that run")
@@ -84,6 +84,11 @@ def main() -> None:
                 from bench import download_monitor
 
                 results["download"] = download_monitor.run(ns.quick)
+                _write(results)
+            if "ui" in only:
+                from bench import ui
+
+                results["ui"] = ui.run(stack, env, ns.quick)
                 _write(results)
         finally:
             stack.stop()
