@@ -238,8 +238,7 @@ def metadata_series_gaps(session: Session, metadata_series_id: int) -> SeriesGap
     return SeriesGaps(
         metadata_series_id=found[0], name=found[1], key=found[2], library_series_ids=list(found[7]),
         checked_at=found[3], as_of=result.get("as_of"), audible_asins=found[5], hardcover_ids=found[6],
-        owned=[OwnedPosition.model_validate({**o, "sort_key": position_sort_key(o.get("position"))})
-               for o in result.get("owned", [])],
+        owned=[OwnedPosition.model_validate(o) for o in result.get("owned", [])],
         missing=[MissingEntry(wanted_id=r[0], position=r[1], title=r[2], asin=r[3], state=r[4], priority=r[5],
                               release_date=r[6], sources=(r[7] or {}).get("positions", {}),
                               kind=(r[7] or {}).get("kind"), sort_key=r[8]) for r in missing],

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from api.schemas import IsoDatetime, Page
+from shared.normalize import position_sort_key
 
 SORT_KEY = ('the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); '
             "null when the text is no position")
@@ -75,7 +76,12 @@ class _Stored(BaseModel):
 class OwnedPosition(_Stored):
     position: str
     sources: list[str] = Field(description="who places an owned book there: abs, audible, hardcover, title...")
-    sort_key: float | None = Field(description=SORT_KEY)
+
+    @computed_field(description=SORT_KEY)  # type: ignore[prop-decorator]
+    @property
+    def sort_key(self) -> float | None:
+        """Derived on reading, not stored: scans written before this field have it too."""
+        return position_sort_key(self.position)
 
 
 class ProviderListing(_Stored):

@@ -118,4 +118,7 @@ def test_stored_json_keeps_keys_the_model_does_not_name() -> None:
     from api.library_schemas import OwnedPosition
 
     owned = OwnedPosition.model_validate({"position": "1", "sources": ["abs"], "omnibus": True})
-    assert owned.model_dump(mode="json") == {"position": "1", "sources": ["abs"], "omnibus": True}
+    # sort_key is derived on reading (the position as a number), never stored
+    assert owned.model_dump(mode="json") == {"position": "1", "sources": ["abs"], "omnibus": True, "sort_key": 1.0}
+    assert OwnedPosition.model_validate({"position": "1-3", "sources": []}).sort_key == 1.0
+    assert OwnedPosition.model_validate({"position": "garbage", "sources": []}).sort_key is None

@@ -2288,7 +2288,7 @@ export interface components {
              * Sort Key
              * @description the position as a number, for reading order ("1-3" sorts at 1, "2.5" between 2 and 3); null when the text is no position
              */
-            sort_key: number | null;
+            readonly sort_key: number | null;
             /**
              * Sources
              * @description who places an owned book there: abs, audible, hardcover, title...
