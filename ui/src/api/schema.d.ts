@@ -289,6 +289,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/downloads/{download_id}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Download Decisions
+         * @description Why it was grabbed and what it cost: the governor's decisions about it, and its spends.
+         */
+        get: operations["read_download_decisions_api_v1_downloads__download_id__decisions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/downloads/{download_id}/remove": {
         parameters: {
             query?: never;
@@ -1352,6 +1372,25 @@ export interface components {
             /** Wanted Id */
             wanted_id: number | null;
         };
+        /**
+         * DownloadDecisions
+         * @description Why a download exists and what it cost: every governor decision about its torrent or the row
+         *     (grab, wait, refuse, removal requests), and the bonus-point spends made for it (a wedge).
+         */
+        DownloadDecisions: {
+            /**
+             * Decisions
+             * @description oldest first
+             */
+            decisions: components["schemas"]["DecisionOut"][];
+            /** Download Id */
+            download_id: number;
+            /**
+             * Spends
+             * @description oldest first
+             */
+            spends: components["schemas"]["SpendOut"][];
+        };
         /** DownloadOut */
         DownloadOut: {
             /** Added At */
@@ -1373,6 +1412,8 @@ export interface components {
             error: string | null;
             /** Id */
             id: number;
+            /** @description its import: verdict, reason and figures; null before one */
+            import?: components["schemas"]["ImportBrief"] | null;
             /** Import State */
             import_state: string | null;
             /** Info Hash */
@@ -1819,6 +1860,38 @@ export interface components {
             items: components["schemas"]["SnapshotOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /**
+         * ImportBrief
+         * @description An import as a list of downloads shows it: the verdict and its figures, not the files.
+         */
+        ImportBrief: {
+            /** Abs Item Id */
+            abs_item_id: string | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Figures
+             * @description as in ImportOut: total and expected duration, deviation, narrator check
+             */
+            figures: {
+                [key: string]: unknown;
+            };
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** Placement */
+            placement: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Step */
+            step: string;
+            /**
+             * Verdict
+             * @description imported, rejected, already_owned, failed; null while running
+             */
+            verdict: string | null;
         };
         /** ImportIn */
         ImportIn: {
@@ -4238,6 +4311,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DownloadOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_download_decisions_api_v1_downloads__download_id__decisions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                download_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadDecisions"];
                 };
             };
             /** @description Missing or invalid API key */
