@@ -86,8 +86,9 @@ def _events(seen: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in seen if e["kind"] == kind]
 
 
-def test_a_monitor_cycle_announces_each_changed_download_once(seeded: Seeded, qbit: FakeQbit,
-                                                              clock: ManualClock, settings_env: dict[str, str]) -> None:
+def test_a_monitor_cycle_announces_each_changed_download_once(seeded: Seeded, qbit: FakeQbit,  # noqa: F811
+                                                              clock: ManualClock,  # noqa: F811
+                                                              settings_env: dict[str, str]) -> None:
     hashes = seeded.hashes
     for name in ("owing", "met", "wrong"):
         qbit.put(view(hashes[name], name=TITLES[name], completion_on=T0 - timedelta(hours=10)))

@@ -43,7 +43,7 @@ describe("<ObligationCountdown>", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(screen.getByTestId("time-left").textContent).toBe("2 min 05 s left");
     expect(screen.getByText("at risk").classList.contains("warn")).toBe(true);
-    expect(screen.getByText(/^At risk: stopped in qBittorrent \(pausedUP\)/)).toBeTruthy();
+    expect(screen.getByText(/^stopped in qBittorrent \(pausedUP\); deadline /)).toBeTruthy();
   });
 
   it("shows a met obligation without a countdown, and an overdue one in red", () => {

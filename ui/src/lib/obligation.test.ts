@@ -36,6 +36,7 @@ describe("countdown", () => {
     expect(c.untilDeadline).toBe(30 * 86400 - 10 * H);
     expect(c.slack).toBe(c.untilDeadline - c.left);
     expect(c.summary).toMatch(/^64 h 00 min left to seed, by /);
+    expect(c.note).toMatch(/^deadline .* \(29 d 14 h from now\)$/);
   });
 
   it("counts on from the reading while the torrent seeds, and not while it does not", () => {
@@ -63,6 +64,7 @@ describe("countdown", () => {
     const flagged = countdown(ob({ state: "at_risk", risk_reason: "stopped in qBittorrent (pausedUP)" }), T,
                               { seeding: false, readAt: T });
     expect(flagged.summary).toMatch(/^At risk: stopped in qBittorrent \(pausedUP\); 64 h 00 min left to seed/);
+    expect(flagged.note).toMatch(/^stopped in qBittorrent \(pausedUP\); deadline /);
     // 70 h until the deadline for 64 h owed: 6 h of slack, under the 12 h margin
     const tight = ob({ deadline: iso(T + 70 * H * 1000) });
     expect(countdown(tight, T, { seeding: true, readAt: T }).standing).toBe("at_risk");

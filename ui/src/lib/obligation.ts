@@ -36,7 +36,8 @@ export interface Countdown {
   slack: number; // untilDeadline − left: how long it may still stop and make it
   fraction: number; // seeded / required, 0..1
   deadline: number; // the deadline, ms since the epoch
-  summary: string; // one line for a person
+  summary: string; // one sentence for a person, standing alone
+  note: string; // what to show beside a "… left" figure: the rest of the summary
 }
 
 export const DEFAULT_MARGIN = 12 * 3600;
@@ -78,22 +79,28 @@ export function countdown(ob: ObligationLike, now: number, opts: CountdownOption
 
   let standing: Standing;
   let summary: string;
+  let note: string;
+  const until = `deadline ${by} (${span(untilDeadline)} from now)`;
   if (met) {
     standing = "met";
-    summary = `Met: seeded ${span(required)}${ob.met_at ? ` by ${new Date(ob.met_at).toLocaleString()}` : ""}`;
+    note = `seeded ${span(required)}${ob.met_at ? ` by ${new Date(ob.met_at).toLocaleString()}` : ""}`;
+    summary = `Met: ${note}`;
   } else if (ob.state === "failed" || untilDeadline <= 0) {
     standing = "overdue";
+    note = `the window closed ${by}; keep it seeding`;
     summary = `Overdue: the window closed ${by} with ${span(left)} still owed; keep it seeding`;
   } else if (ob.state === "at_risk" || !opts.seeding || slack < margin) {
     standing = "at_risk";
     const why = ob.risk_reason ?? (!opts.seeding ? "not seeding"
       : `only ${span(untilDeadline)} before the deadline for ${span(left)} of seeding`);
+    note = `${why}; ${until}`;
     summary = `At risk: ${why}; ${span(left)} left to seed by ${by}`;
   } else {
     standing = "on_track";
+    note = until;
     summary = `${span(left)} left to seed, by ${by} (${span(untilDeadline)} from now)`;
   }
-  return { standing, seeded, left, untilDeadline, slack, fraction, deadline, summary };
+  return { standing, seeded, left, untilDeadline, slack, fraction, deadline, summary, note };
 }
 
 export const STANDING_LABEL: Record<Standing, string> = {
