@@ -20,7 +20,13 @@ from typing import Any
 from shared.engine import events
 from shared.models.download import Download, Obligation
 
-__all__ = ["announce", "download_event"]
+__all__ = ["announce", "download_event", "visible"]
+
+
+def visible(row: Download, obligation: Obligation | None = None) -> tuple[object, ...]:
+    """What the event carries that can change, cheaply: a caller that compares it before and after
+    (the monitor, over every followed row each cycle) announces only the rows whose value moved."""
+    return row.state, row.progress, row.import_state, obligation.state if obligation is not None else None
 
 
 def download_event(row: Download, obligation: Obligation | None = None) -> dict[str, Any]:

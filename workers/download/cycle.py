@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, defer
 from shared.download import grabs
 from shared.download import obligations as obl
 from shared.download.events import DownloadEvent, emit
-from shared.download.live import announce, download_event
+from shared.download.live import announce, visible
 from shared.download.monitoring import (
     StallFacts,
     StallStep,
@@ -150,7 +150,7 @@ class Cycle:
         self.report.torrents = len(snap.torrents)
         loaded = self._load(snap.torrents)
         rows = [row for row, _ in loaded]
-        shown = {row.id: download_event(row, ob) for row, ob in loaded}
+        shown = {row.id: visible(row, ob) for row, ob in loaded}
         for row, ob in loaded:
             if row.state in NOT_OURS or row.info_hash is None:
                 continue
@@ -173,13 +173,13 @@ class Cycle:
         self._resolve_alerts()
         return self.report
 
-    def _announce(self, rows: list[tuple[Download, Obligation | None]], shown: dict[int, dict[str, Any]]) -> None:
+    def _announce(self, rows: list[tuple[Download, Obligation | None]], shown: dict[int, tuple[object, ...]]) -> None:
         """One live event per row whose state, progress, import state or obligation changed this
         cycle (a new row counts as changed); the seeding clock alone is not a change."""
         for row, ob in rows:
-            event = download_event(row, self.opened.get(row.id, ob))
-            if shown.get(row.id) != event:
-                announce(row, self.opened.get(row.id, ob))
+            ob = self.opened.get(row.id, ob)
+            if shown.get(row.id) != visible(row, ob):
+                announce(row, ob)
 
     # -- reading --------------------------------------------------------------------------------
 
