@@ -48,11 +48,11 @@ class NotificationSettingsIn(config.NotifyOverrides):
         if not urls or any(not u or any(c.isspace() or c == "," for c in u) for u in urls):
             raise ValueError("give one or more Apprise URLs, each without spaces or commas; to stop sending, "
                              "DELETE /settings/notifications/urls")
-        from shared.notify.apprise_urls import load  # Apprise's import is heavy: only when a URL is checked
+        from shared.notify.apprise_urls import unusable  # Apprise's import is heavy: only when a URL is checked
 
-        _, unusable = load(urls)
-        if unusable:
-            raise ValueError(f"Apprise does not understand URL number {', '.join(str(i + 1) for i in unusable)} "
+        bad = unusable(urls)
+        if bad:
+            raise ValueError(f"Apprise does not understand URL number {', '.join(str(i + 1) for i in bad)} "
                              "(e.g. tgram://BOT_TOKEN/CHAT_ID, ntfy://TOPIC, json://HOST/PATH)")
         return [SecretStr(u) for u in urls]
 

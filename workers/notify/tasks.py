@@ -14,7 +14,7 @@ from celery import Celery
 
 from shared.infra.db import session_scope
 from shared.infra.errors import ConfigError, TransientError
-from shared.notify.apprise_urls import load
+from shared.notify.apprise_urls import send
 from shared.notify.config import effective
 from shared.notify.jobs import NOTIFY_SEND, TEST_KIND, NotifyArgs
 from workers.base import job_task
@@ -32,19 +32,19 @@ def notify_send(ctx: JobContext[NotifyArgs]) -> dict[str, Any]:
     if not urls:
         return {"sent": False, "why": "no notification URL is set (PUT /api/v1/settings/notifications or "
                                       "MAMC_NOTIFY_URLS)"}
-    sender, unusable = load(urls)
-    bad = len(unusable)
-    if bad == len(urls):
+    sent = send(urls, title=ctx.args.title, body=ctx.args.body)
+    counts = {"urls": sent.usable, "unusable_urls": sent.unusable}
+    if sent.usable == 0:
         why = f"none of the {len(urls)} notification URLs is a URL Apprise understands"
         if test:
-            return {"sent": False, "why": why, "urls": 0, "unusable_urls": bad}
+            return {"sent": False, "why": why, **counts}
         raise ConfigError(why)
-    if not sender.notify(title=ctx.args.title, body=ctx.args.body):
+    if not sent.delivered:
         why = f"Apprise could not deliver the {ctx.args.kind} notification to every URL"
         if test:
-            return {"sent": False, "why": why, "urls": len(urls) - bad, "unusable_urls": bad}
+            return {"sent": False, "why": why, **counts}
         raise NotificationFailed(why)
-    return {"sent": True, "kind": str(ctx.args.kind), "urls": len(urls) - bad, "unusable_urls": bad}
+    return {"sent": True, "kind": str(ctx.args.kind), **counts}
 
 
 def register(app: Celery) -> None:
