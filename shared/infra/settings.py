@@ -271,7 +271,7 @@ class Settings(BaseSettings):
     @field_validator("notify_disabled")
     @classmethod
     def _known_events(cls, value: str) -> str:
-        from shared.notify.events import EventKind
+        from shared.notify.kinds import EventKind
 
         names = [k.strip() for k in value.split(",") if k.strip()]
         unknown = sorted(set(names) - {k.value for k in EventKind})
