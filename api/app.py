@@ -99,16 +99,20 @@ def _feature_routers() -> list[APIRouter]:
     from api.routes import (
         account,
         alerts,
+        connections,
         downloads,
         governor,
         imports,
         library,
         metadata,
+        notifications,
         quality_profile,
         searches,
         settings,
         wanted,
     )
 
-    return [library.router, settings.router, quality_profile.router, wanted.router, searches.router,
-            metadata.router, account.router, alerts.router, downloads.router, governor.router, imports.router]
+    # notifications before connections: ``/settings/notifications/test`` is not ``/settings/{service}/test``
+    return [library.router, settings.router, quality_profile.router, notifications.router, connections.router,
+            wanted.router, searches.router, metadata.router, account.router, alerts.router, downloads.router,
+            governor.router, imports.router]

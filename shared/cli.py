@@ -84,6 +84,7 @@ def cmd_worker(ns: argparse.Namespace) -> None:
     from workers.app import app, worker_name
 
     app.conf.worker_concurrency = ns.concurrency or cfg.concurrency
+    _lower_priority(settings.worker_nice)
     app.conf.worker_prefetch_multiplier = cfg.prefetch_multiplier
     app.worker_main([
         "worker", "-Q", cfg.queue, "-c", str(app.conf.worker_concurrency),
@@ -91,6 +92,16 @@ def cmd_worker(ns: argparse.Namespace) -> None:
         "-E", "-O", "fair", "--pool", "prefork", "-l", settings.log_level,
         "--without-mingle", "--without-gossip",
     ])
+
+
+def _lower_priority(increment: int) -> None:
+    """Run this worker (and its forked children) below the gateway's CPU priority.
+
+    Why: the gateway answers people and machines in milliseconds; a pool's work is throughput and
+    can wait a few ms for a core. Raising one's own nice value never needs privileges.
+    """
+    if increment:
+        os.nice(increment)
 
 
 def cmd_beat(_: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from workers.connections import tasks as connection_tasks
 from workers.crawl import tasks as crawl_tasks
 from workers.download import monitor as download_monitor
 from workers.download import spend as download_spend
@@ -29,3 +30,4 @@ def register_all(app: Celery) -> None:
     download_monitor.register(app)
     notify_tasks.register(app)
     import_tasks.register(app)
+    connection_tasks.register(app)

@@ -1,13 +1,20 @@
-"""``/api/v1/auth``: people log in (a session cookie), log out, and ask who they are.
+"""``/api/v1/auth``: people log in (a session cookie), log out, and ask who they are; the first one
+can be created from the web UI's first-run page.
 
-Login and logout are the only ``/api/v1`` routes open without a caller (api/app.py mounts
+Login, logout and first run are the only ``/api/v1`` routes open without a caller (api/app.py mounts
 ``public`` outside the authenticated group). Login is rate-limited per client address, costs
 one argon2 verification whether or not the name exists, and refuses a cross-site ``Origin``
 (login CSRF: a foreign page logging a browser into someone else's account).
+
+First run (``/auth/first-run``) creates the first person while nobody exists, and only for a
+visitor on this machine: the request comes from a loopback address and passed no proxy (no
+``Forwarded``/``X-Forwarded-For``/``X-Real-IP`` header). Whoever installed MAMcrawler opens the page
+on the server; a stranger who finds the port open before that cannot claim the instance.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -88,6 +95,67 @@ async def login(body: LoginIn, request: Request, response: Response) -> MeOut:
     if done is None:
         raise Problem(401, "Unauthorized", "wrong name or password")
     user, new = done
+    _set_cookies(response, new)
+    return MeOut(via="session", user=user, csrf_token=new.csrf_token)
+
+
+class FirstRunOut(BaseModel):
+    available: bool = Field(description="true only while nobody exists and this request comes from this machine")
+
+
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _from_this_machine(request: Request) -> bool:
+    """A loopback client that came through no proxy (a local proxy would make every visitor look local)."""
+    if any(h in request.headers for h in PROXY_HEADERS):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _nobody_yet() -> bool:
+    with session_scope() as s:
+        return not users.anyone(s)
+
+
+@public.get("/first-run", response_model=FirstRunOut)
+async def first_run_state(request: Request) -> FirstRunOut:
+    """Whether the first-run page applies to this visitor (the login page asks, and goes there when it does)."""
+    return FirstRunOut(available=_from_this_machine(request) and await run_in_threadpool(_nobody_yet))
+
+
+def _first_run(name: str, password: str) -> tuple[UserOut, sessions.NewSession]:
+    settings = get_settings()
+    with session_scope() as s:
+        user = users.create_first_user(s, name, password)
+        new = sessions.start(s, user.id, idle=timedelta(hours=settings.session_idle_hours),
+                             max_age=timedelta(days=settings.session_max_days))
+        return UserOut(id=user.id, name=user.name), new
+
+
+@public.post("/first-run", response_model=MeOut, status_code=201, responses=documented(403, 409, 422, 429))
+async def first_run(body: LoginIn, request: Request, response: Response) -> MeOut:
+    """Create the first person and log this browser in; refused once anyone exists (409) and from
+    anywhere but this machine (403)."""
+    if not _same_origin(request):
+        raise Problem(403, "Cross-site request refused", "the Origin of this request is not this server")
+    if not _from_this_machine(request):
+        raise Problem(403, "First run is only open on this machine",
+                      "open the page on the server itself (http://127.0.0.1:...), or run `mamcrawler user create`")
+    client = request.client.host if request.client else "unknown"
+    await check_rate(request, f"login:{client}")
+    try:
+        user, new = await run_in_threadpool(_first_run, body.name, body.password)
+    except users.NotFirst as exc:
+        raise Problem(409, "Somebody exists already", str(exc)) from None
+    except ValueError as exc:  # a bad name or a weak password: the message names the rule
+        field = "password" if "password" in str(exc) else "name"
+        raise Problem(422, "Invalid request", str(exc),
+                      errors=[{"loc": ["body", field], "msg": str(exc), "type": "value_error"}]) from None
     _set_cookies(response, new)
     return MeOut(via="session", user=user, csrf_token=new.csrf_token)
 

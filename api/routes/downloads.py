@@ -19,7 +19,7 @@ from api.problems import Problem, documented
 from api.schemas import JobOut
 from shared.download import grabs, queries, removal
 from shared.download.jobs import DOWNLOAD_GRAB, grab_dedupe_key
-from shared.download.schemas import DownloadOut
+from shared.download.schemas import DownloadDecisions, DownloadOut
 from shared.download.states import DownloadState, ObligationState
 from shared.engine import ledger
 from shared.wanted.states import UnknownWanted
@@ -88,6 +88,15 @@ def list_downloads(
 @router.get("/downloads/{download_id}", response_model=DownloadOut, responses=documented(404))
 def read_download(download_id: int, session: SessionDep) -> DownloadOut:
     found = queries.get_download(session, download_id)
+    if found is None:
+        raise Problem(404, "No such download", f"no download {download_id}")
+    return found
+
+
+@router.get("/downloads/{download_id}/decisions", response_model=DownloadDecisions, responses=documented(404))
+def read_download_decisions(download_id: int, session: SessionDep) -> DownloadDecisions:
+    """Why it was grabbed and what it cost: the governor's decisions about it, and its spends."""
+    found = queries.decision_record(session, download_id)
     if found is None:
         raise Problem(404, "No such download", f"no download {download_id}")
     return found

@@ -28,6 +28,7 @@ from shared.download import decisions, policy_store
 from shared.download.governor import current_ratio, paid_held, unsat_ceiling
 from shared.download.governor_gates import GATES, closed, release_open_gates
 from shared.download.policy import GovernorPolicy
+from shared.download.schemas import DecisionOut, SpendOut
 from shared.download.standing import Standing, standing
 from shared.infra.clock import utcnow
 from shared.models.download import Spend
@@ -131,33 +132,6 @@ class WaitingOut(BaseModel):
     since: datetime
 
 
-class DecisionOut(BaseModel):
-    id: int
-    at: datetime
-    kind: str
-    reason: str
-    wanted_id: int | None
-    torrent_id: int | None
-    download_id: int | None
-    job_id: uuid.UUID | None
-    dry_run: bool
-    details: dict[str, Any]
-
-
-class SpendOut(BaseModel):
-    key: str
-    spendtype: str
-    state: str
-    amount: float | None
-    points: float | None
-    torrent_id: int | None
-    reason: str
-    dry_run: bool
-    error: str | None
-    created_at: datetime
-    settled_at: datetime | None
-
-
 class GovernorOut(BaseModel):
     account: AccountStateOut
     unsatisfied: UnsatOut
@@ -221,7 +195,6 @@ def read_governor(session: SessionDep, decisions_limit: Annotated[int, Query(ge=
         auto_grab=p.auto_grab, dry_run=p.dry_run,
         gates={g.value: "closed" if closed(g, state) else "open" for g in GATES},
         waiting=waiting(session),
-        decisions=[DecisionOut.model_validate(d, from_attributes=True)
-                   for d in decisions.latest(session, decisions_limit)],
-        spends=[SpendOut.model_validate(s, from_attributes=True) for s in spends],
+        decisions=[DecisionOut.of(d) for d in decisions.latest(session, decisions_limit)],
+        spends=[SpendOut.of(s) for s in spends],
     )

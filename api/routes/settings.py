@@ -1,6 +1,7 @@
 """``/api/v1/settings/*``: credentials set from the API, write-only and encrypted at rest.
 
-``/settings/abs``: the Audiobookshelf API key. ``/settings/qbittorrent``: the WebUI URL and user
+``/settings/abs``: the Audiobookshelf API key. ``/settings/metadata-keys``: the Hardcover token and the
+Google Books key. ``/settings/qbittorrent``: the WebUI URL and user
 (stored in ``app_settings``, over ``MAMC_QBIT_URL``/``MAMC_QBIT_USER``) and its password (a stored
 secret, over ``MAMC_QBIT_PASSWORD``).
 
@@ -143,3 +144,71 @@ def clear_qbittorrent_password(session: SessionDep) -> QbitSettingsOut:
     qbit_gate.settings_changed(session)
     session.commit()
     return _qbit_view(session)
+
+
+# -- metadata provider keys -----------------------------------------------------------------------
+
+MetadataKey = Literal["hardcover_token", "googlebooks_key"]
+METADATA_KEYS: tuple[MetadataKey, ...] = ("hardcover_token", "googlebooks_key")
+
+
+class MetadataKeysIn(BaseModel):
+    """The keys to store (write-only, encrypted); a key left out keeps its stored or environment value."""
+
+    model_config = ConfigDict(extra="forbid")
+    hardcover_token: SecretStr | None = Field(None, max_length=4096, description="Hardcover API token")
+    googlebooks_key: SecretStr | None = Field(None, max_length=4096, description="Google Books API key")
+
+    @field_validator("hardcover_token", "googlebooks_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("empty; to fall back to the environment, DELETE /settings/metadata-keys/{name}")
+        return value
+
+
+class KeyStateOut(BaseModel):
+    set: bool
+    source: Literal["stored", "environment", "unset"]
+
+
+class MetadataKeysOut(BaseModel):
+    """Whether each metadata provider key is set and where it comes from; never a key."""
+
+    hardcover_token: KeyStateOut
+    googlebooks_key: KeyStateOut
+
+
+def _key_state(session: Session, name: MetadataKey) -> KeyStateOut:
+    value, source = effective_secret(session, name)
+    return KeyStateOut(set=value is not None, source="stored" if source == "stored" else
+                       "environment" if source == "environment" else "unset")
+
+
+def _keys_view(session: Session) -> MetadataKeysOut:
+    return MetadataKeysOut(hardcover_token=_key_state(session, "hardcover_token"),
+                           googlebooks_key=_key_state(session, "googlebooks_key"))
+
+
+@router.get("/metadata-keys", response_model=MetadataKeysOut)
+def read_metadata_keys(session: SessionDep) -> MetadataKeysOut:
+    return _keys_view(session)
+
+
+@router.put("/metadata-keys", response_model=MetadataKeysOut, responses=documented(422))
+def write_metadata_keys(body: MetadataKeysIn, session: SessionDep) -> MetadataKeysOut:
+    """Store the keys given (over MAMC_HARDCOVER_TOKEN / MAMC_GOOGLEBOOKS_KEY); the next metadata job uses them."""
+    for name in METADATA_KEYS:
+        value: SecretStr | None = getattr(body, name)
+        if value is not None:
+            put_secret(session, name, value.get_secret_value().strip())
+    session.commit()
+    return _keys_view(session)
+
+
+@router.delete("/metadata-keys/{name}", response_model=MetadataKeysOut)
+def clear_metadata_key(name: MetadataKey, session: SessionDep) -> MetadataKeysOut:
+    """Forget the stored key: the environment's value (if any) applies again. Idempotent."""
+    delete_secret(session, name)
+    session.commit()
+    return _keys_view(session)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from shared.download.live import announce
 from shared.download.states import DownloadState
 from shared.infra.clock import utcnow
 from shared.infra.crypto import fernet
@@ -108,6 +109,7 @@ def begin(session: Session, picked: Picked, *, dry_run: bool, job_id: object, co
         | ((Download.state == DownloadState.ERRORED.value) & Download.added_at.is_(None))))
     found = existing(session, picked.torrent_id)
     assert found is not None
+    announce(found)
     return found
 
 
@@ -133,9 +135,11 @@ def mark_added(session: Session, download: Download, *, category: str, tags: lis
         row = lock(session, download.wanted_id)
         if row.state != WantedState.GRABBED:
             move(row, WantedState.GRABBED, reason=f"torrent {download.torrent_id} added to qBittorrent")
+    announce(download)
 
 
 def fail(download: Download, why: str) -> None:
     """The grab cannot go on (a wedge MAM refused): the row says why; nothing was added."""
     download.state = DownloadState.ERRORED.value
     download.error = why[:2000]
+    announce(download)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.download import decisions
 from shared.download.jobs import DOWNLOAD_REMOVE
+from shared.download.live import announce
 from shared.download.protection import Verdict, may_remove
 from shared.download.states import DecisionKind, DownloadState
 from shared.engine import ledger
@@ -48,3 +49,4 @@ def request(session: Session, download_id: int, reason: str) -> tuple[Verdict, u
 def mark_removed(row: Download) -> None:
     row.state = DownloadState.REMOVED.value
     row.removed_at = utcnow()
+    announce(row)

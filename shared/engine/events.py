@@ -9,7 +9,10 @@ worker (the queue is bounded; when it is full, events are dropped and counted).
 
 Where changes come from: ORM changes of ``Job.state`` anywhere (the ledger, gates, the sweeper,
 replay and cancel) are found by a flush listener; the ledger's Core statements (insert, the fast
-claim, the one-statement success) call :func:`note` or :func:`emit` themselves.
+claim, the one-statement success) call :func:`note` or :func:`emit` themselves. Domains announce
+their own objects through :func:`note` with a ``key`` (``shared/download/live.py``,
+``shared/imports/live.py``): one event per key per transaction, however often the object changed
+in it, so a monitor cycle (one transaction) sends at most one event per download.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shared.infra.redis_client import get_redis
 from shared.models.jobs import Job
@@ -101,9 +104,24 @@ def emit(item: dict[str, Any]) -> None:
     _publisher.put(item)
 
 
-def note(session: Session, item: dict[str, Any]) -> None:
-    """Publish ``item`` when ``session`` commits; forget it on rollback."""
-    session.info.setdefault(_PENDING, []).append(item)
+def note(session: Session, item: dict[str, Any], *, key: str | None = None) -> None:
+    """Publish ``item`` when ``session`` commits; forget it on rollback.
+
+    With ``key``, a later note of the same key in this transaction replaces the earlier one (it
+    keeps its place): one event per key, the last one noted.
+    """
+    pending: dict[object, dict[str, Any]] = session.info.setdefault(_PENDING, {})
+    pending[key if key is not None else object()] = item
+
+
+def note_change(row: object, item: dict[str, Any], key: str) -> None:
+    """Publish ``item`` about ``row`` when the session holding ``row`` commits, once per ``key`` per
+    transaction (:func:`note`). The domains' announcements go through here, so an event always
+    travels with the change it reports; a row in no session has nothing to commit, and nothing is
+    sent."""
+    session = object_session(row)
+    if session is not None:
+        note(session, item, key=key)
 
 
 @event.listens_for(Session, "after_flush")
@@ -120,7 +138,7 @@ def _collect(session: Session, _ctx: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
-    for item in session.info.pop(_PENDING, []):
+    for item in session.info.pop(_PENDING, {}).values():
         emit(item)
 
 

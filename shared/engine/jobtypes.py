@@ -76,13 +76,29 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class RouteBy:
+    """A pool chosen by one argument's value: ``pools`` maps each accepted value to its pool.
+
+    For a job that reaches several outside services, each from the pool that owns that service (a
+    connection test of qBittorrent runs where downloads run: the container that can reach it).
+    """
+
+    arg: str
+    pools: tuple[tuple[str, Pool], ...]
+
+    def pool_for(self, value: object) -> Pool | None:
+        return dict(self.pools).get(str(value))
+
+
+@dataclass(frozen=True)
 class JobType(Generic[ArgsT]):
     """Everything about a job but its body.
 
-    ``pool``: the queue it runs on; ``None`` means its ``pool`` argument names the queue (the probe,
-    a fire drill runnable on any pool). ``throttle``: the global rate-limit keys (outside services)
-    its body takes slots of; ``JobContext.throttle`` refuses any other, and the start-up check
-    proves each has a limit in ``MAMC_RATE_LIMITS``. A key may be narrowed per account
+    ``pool``: the queue it runs on; ``None`` means ``route`` chooses it from an argument, or, without
+    ``route``, its ``pool`` argument names the queue (the probe, a fire drill runnable on any pool).
+    ``throttle``: the global rate-limit keys (outside services) its body takes slots of;
+    ``JobContext.throttle`` refuses any other, and the start-up check proves each has a limit in
+    ``MAMC_RATE_LIMITS``. A key may be narrowed per account
     (``mam:<account>`` counts as ``mam``). ``singleton``: at most one active job of this type, a
     second request returns the first. ``finalize``: the body runs again once its children are done.
     """
@@ -96,6 +112,7 @@ class JobType(Generic[ArgsT]):
     singleton: bool = False
     description: str = ""
     schedule: Schedule | None = None
+    route: RouteBy | None = None
 
     def dedupe_key(self) -> str | None:
         return f"singleton:{self.name}" if self.singleton else None
@@ -123,6 +140,7 @@ def _catalogue() -> dict[str, JobType[Any]]:
     """
     global _catalogue_loaded
     if not _catalogue_loaded:
+        from shared.connections import jobs as _connections  # noqa: F401
         from shared.crawl import jobs as _crawl  # noqa: F401
         from shared.download import jobs as _download  # noqa: F401
         from shared.download import monitor_jobs as _download_monitor  # noqa: F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.download.live import announce
 from shared.engine import ledger
 from shared.imports import records
 from shared.imports.jobs import IMPORT_ABS, import_dedupe_key
@@ -43,6 +44,7 @@ def queue_import(session: Session, download_id: int) -> ledger.Created:
     if done is not None:
         raise NotImportable(f"download {download_id} was imported already ({done}): retry that import instead")
     download.import_state = "queued"
+    announce(download)
     return ledger.create_job(session, IMPORT_ABS.name, {"download_id": download_id},
                              dedupe_key=import_dedupe_key(download_id))
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from shared.imports.live import announce
 from shared.imports.states import Step, Verdict
 from shared.infra.clock import utcnow
 from shared.infra.errors import PermanentError
@@ -58,13 +59,16 @@ def begin(session: Session, download: Download, job_id: uuid.UUID | None) -> Imp
     row = session.scalar(select(Import).where(Import.download_id == download.id).with_for_update()
                          .execution_options(populate_existing=True))
     assert row is not None
+    announce(row)
     return row
 
 
 def touch(row: Import, **changes: Any) -> None:
+    """Write ``changes`` and announce the row (``shared.imports.live``: one event per transaction)."""
     for name, value in changes.items():
         setattr(row, name, value)
     row.updated_at = utcnow()
+    announce(row)
 
 
 def settle_wanted(session: Session, wanted_id: int | None, to: WantedState, reason: str) -> str | None:

@@ -72,3 +72,24 @@ class ImportOut(BaseModel):
                    book=row.book or {}, source_path=row.source_path, target_dir=row.target_dir,
                    abs_path=row.abs_path, placement=row.placement, abs_library_id=row.abs_library_id,
                    abs_item_id=row.abs_item_id, scans=row.scans, runs=row.runs, timings=timings)
+
+
+class ImportBrief(BaseModel):
+    """An import as a list of downloads shows it: the verdict and its figures, not the files."""
+
+    id: int
+    verdict: str | None = Field(description="imported, rejected, already_owned, failed; null while running")
+    reason: str | None
+    step: str
+    error: str | None
+    figures: dict[str, Any] = Field(description="as in ImportOut: total and expected duration, deviation, "
+                                                "narrator check")
+    placement: str | None
+    abs_item_id: str | None
+    finished_at: IsoDatetime | None
+
+    @classmethod
+    def of(cls, row: Import) -> ImportBrief:
+        return cls(id=row.id, verdict=row.verdict, reason=row.reason, step=row.step, error=row.error,
+                   figures=row.figures or {}, placement=row.placement, abs_item_id=row.abs_item_id,
+                   finished_at=row.finished_at)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from shared.infra.crypto import decrypt, encrypt
 from shared.models.jobs import StoredSecret
 
-KNOWN = ("abs_token", "hardcover_token", "googlebooks_key", "mam_id", "qbit_password")
+KNOWN = ("abs_token", "hardcover_token", "googlebooks_key", "mam_id", "qbit_password", "notify_urls")
 
 
 def put_secret(session: Session, name: str, value: str) -> None:

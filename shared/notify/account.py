@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from shared.crawl.torrent import AccountSnapshot
-from shared.infra.settings import Settings, get_settings
+from shared.notify.config import NotifyConfig, effective
 from shared.notify.events import EventKind, notify
 
 
@@ -38,20 +38,17 @@ def _points_near(s: AccountSnapshot | None, near: float) -> bool:
 
 
 def account_events(previous: AccountSnapshot | None, current: AccountSnapshot, now: datetime,
-                   settings: Settings) -> list[AccountEvent]:
+                   config: NotifyConfig) -> list[AccountEvent]:
     out: list[AccountEvent] = []
-    if _unsat_near(current, settings.notify_unsat_headroom) and not _unsat_near(previous,
-                                                                                settings.notify_unsat_headroom):
+    if _unsat_near(current, config.unsat_headroom) and not _unsat_near(previous, config.unsat_headroom):
         out.append(AccountEvent(EventKind.UNSAT_NEAR_LIMIT, "MAM: unsatisfied torrents near the limit",
                                 f"{current.unsat_count} of {current.unsat_limit} unsatisfied: grabs will wait "
                                 "until seeding satisfies some"))
-    if _vip_ending(current, now, settings.notify_vip_days) and not _vip_ending(previous, now,
-                                                                               settings.notify_vip_days):
+    if _vip_ending(current, now, config.vip_days) and not _vip_ending(previous, now, config.vip_days):
         assert current.vip_until is not None
         out.append(AccountEvent(EventKind.VIP_EXPIRING, "MAM: VIP ending soon",
                                 f"VIP ends {current.vip_until:%Y-%m-%d %H:%M} UTC"))
-    if _points_near(current, settings.notify_points_near) and not _points_near(previous,
-                                                                               settings.notify_points_near):
+    if _points_near(current, config.points_near) and not _points_near(previous, config.points_near):
         out.append(AccountEvent(EventKind.POINTS_NEAR_CAP, "MAM: bonus points near the cap",
                                 f"{current.seedbonus:,.0f} bonus points (MAM stops counting at 99,999)"))
     return out
@@ -61,6 +58,6 @@ def notify_account(session: Session, previous: AccountSnapshot | None, current: 
                    now: datetime) -> int:
     """Queue the notifications the new snapshot calls for; how many were queued."""
     sent = 0
-    for event in account_events(previous, current, now, get_settings()):
+    for event in account_events(previous, current, now, effective(session)):
         sent += notify(session, event.kind, event.title, event.body, once_key=f"{now:%Y-%m-%d}")
     return sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
 from shared.models.people import User
@@ -15,6 +15,10 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
 class UserExists(ValueError):
     pass
+
+
+class NotFirst(Exception):
+    """Somebody exists already: the first-run account can no longer be made."""
 
 
 def check_name(name: str) -> str:
@@ -32,6 +36,22 @@ def create_user(session: Session, name: str, password: str) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+def anyone(session: Session) -> bool:
+    return bool(session.scalar(select(exists().select_from(User))))
+
+
+def create_first_user(session: Session, name: str, password: str) -> User:
+    """The first person, only while nobody exists (the web UI's first-run page); NotFirst after.
+
+    Serialised by a transaction-scoped advisory lock, so two first-run requests at once cannot both
+    find the table empty and both create someone: the second waits, then sees the first.
+    """
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('mamc:first-user'))"))
+    if anyone(session):
+        raise NotFirst("a person exists already: log in, or create people with `mamcrawler user create`")
+    return create_user(session, name, password)
 
 
 def set_password(session: Session, name: str, password: str) -> bool:

@@ -12,7 +12,9 @@ are all idempotent, so a cycle that fails and runs again repeats them harmlessly
 did not commit are credited by the next one (``shared/download/obligations.py``).
 
 Completion queues ``import.abs`` for a download someone wanted (``import_state`` ``queued``); a
-torrent added by hand is followed for its seeding only.
+torrent added by hand is followed for its seeding only. Each row whose state, progress, import
+state or obligation changed in the cycle is announced once (``shared/download/live.py``), after
+the commit: the live pages follow a download without polling.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session, defer
 from shared.download import grabs
 from shared.download import obligations as obl
 from shared.download.events import DownloadEvent, emit
+from shared.download.live import announce, visible
 from shared.download.monitoring import (
     StallFacts,
     StallStep,
@@ -139,6 +142,7 @@ class Cycle:
         self.report = CycleReport()
         self.effects = _Effects()
         self.ticks: list[tuple[int, float, int | None]] = []
+        self.opened: dict[int, Obligation] = {}  # obligations opened this cycle, by download id
 
     def run(self) -> CycleReport:
         snap = self.client.snapshot()
@@ -146,6 +150,7 @@ class Cycle:
         self.report.torrents = len(snap.torrents)
         loaded = self._load(snap.torrents)
         rows = [row for row, _ in loaded]
+        shown = {row.id: visible(row, ob) for row, ob in loaded}
         for row, ob in loaded:
             if row.state in NOT_OURS or row.info_hash is None:
                 continue
@@ -157,14 +162,24 @@ class Cycle:
             elif row.state in FOLLOWED:
                 self._absent(row, ob)
         known = {row.info_hash for row in rows}
-        for row in self._adopt([v for h, v in snap.torrents.items() if h not in known]):
+        adopted = self._adopt([v for h, v in snap.torrents.items() if h not in known])
+        for row in adopted:
             self._follow(row, snap.torrents[row.info_hash or ""], None)
+        self._announce([*loaded, *((row, None) for row in adopted)], shown)
         self.s.flush()
         self._write_ticks()
         self._apply_effects()
         self._check_global_limits()
         self._resolve_alerts()
         return self.report
+
+    def _announce(self, rows: list[tuple[Download, Obligation | None]], shown: dict[int, tuple[object, ...]]) -> None:
+        """One live event per row whose state, progress, import state or obligation changed this
+        cycle (a new row counts as changed); the seeding clock alone is not a change."""
+        for row, ob in rows:
+            ob = self.opened.get(row.id, ob)
+            if shown.get(row.id) != visible(row, ob):
+                announce(row, ob)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -266,6 +281,7 @@ class Cycle:
             ob = obl.open_obligation(row, row.completed_at, now=self.now, view=view,
                                      required_s=self.config.required_s, window_s=self.config.window_s)
             self.s.add(ob)
+            self.opened[row.id] = ob
             self._tick(row, ob, view)
         if first:
             self.report.completed += 1

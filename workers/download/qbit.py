@@ -211,6 +211,11 @@ class QbitClient:
 
     # -- beyond the protocol ----------------------------------------------------------------------
 
+    def version(self) -> str:
+        """qBittorrent's version (one call, after a login when the session needs one): a connection test."""
+        with self._mapped("read the version"):
+            return str(self._api.app_version())
+
     def ensure_category(self, name: str, save_path: str) -> bool:
         """Create the category with ``save_path`` if qBittorrent lacks it; True when created.
 

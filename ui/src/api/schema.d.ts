@@ -140,6 +140,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/first-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * First Run State
+         * @description Whether the first-run page applies to this visitor (the login page asks, and goes there when it does).
+         */
+        get: operations["first_run_state_api_v1_auth_first_run_get"];
+        put?: never;
+        /**
+         * First Run
+         * @description Create the first person and log this browser in; refused once anyone exists (409) and from
+         *     anywhere but this machine (403).
+         */
+        post: operations["first_run_api_v1_auth_first_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -281,6 +306,26 @@ export interface paths {
         };
         /** Read Download */
         get: operations["read_download_api_v1_downloads__download_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/downloads/{download_id}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Download Decisions
+         * @description Why it was grabbed and what it cost: the governor's decisions about it, and its spends.
+         */
+        get: operations["read_download_decisions_api_v1_downloads__download_id__decisions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -759,6 +804,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/metadata-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Metadata Keys */
+        get: operations["read_metadata_keys_api_v1_settings_metadata_keys_get"];
+        /**
+         * Write Metadata Keys
+         * @description Store the keys given (over MAMC_HARDCOVER_TOKEN / MAMC_GOOGLEBOOKS_KEY); the next metadata job uses them.
+         */
+        put: operations["write_metadata_keys_api_v1_settings_metadata_keys_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/metadata-keys/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Clear Metadata Key
+         * @description Forget the stored key: the environment's value (if any) applies again. Idempotent.
+         */
+        delete: operations["clear_metadata_key_api_v1_settings_metadata_keys__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Notifications */
+        get: operations["read_notifications_api_v1_settings_notifications_get"];
+        /**
+         * Write Notifications
+         * @description Replace the overrides (no merge) and, when given, the URLs; the next event uses them.
+         */
+        put: operations["write_notifications_api_v1_settings_notifications_put"];
+        post?: never;
+        /**
+         * Reset Notifications
+         * @description Forget everything stored, URLs included: the environment's MAMC_NOTIFY_* apply again. Idempotent.
+         */
+        delete: operations["reset_notifications_api_v1_settings_notifications_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/notifications/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Test Notification
+         * @description Queue a test notification to every URL (switches ignored); its job's result says whether it arrived.
+         */
+        post: operations["send_test_notification_api_v1_settings_notifications_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/notifications/urls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Clear Notification Urls
+         * @description Forget the stored URLs: MAMC_NOTIFY_URLS applies again (nothing is sent when it is unset).
+         */
+        delete: operations["clear_notification_urls_api_v1_settings_notifications_urls_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/qbittorrent": {
         parameters: {
             query?: never;
@@ -823,6 +974,26 @@ export interface paths {
          * @description Forget the stored profile, valid or not: searches use the defaults again. Idempotent.
          */
         delete: operations["reset_quality_profile_api_v1_settings_quality_profile_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/{service}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Connection
+         * @description Queue a connection test of ``service`` with the settings in force now.
+         */
+        post: operations["test_connection_api_v1_settings__service__test_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1369,6 +1540,25 @@ export interface components {
             /** Wanted Id */
             wanted_id: number | null;
         };
+        /**
+         * DownloadDecisions
+         * @description Why a download exists and what it cost: every governor decision about its torrent or the row
+         *     (grab, wait, refuse, removal requests), and the bonus-point spends made for it (a wedge).
+         */
+        DownloadDecisions: {
+            /**
+             * Decisions
+             * @description oldest first
+             */
+            decisions: components["schemas"]["DecisionOut"][];
+            /** Download Id */
+            download_id: number;
+            /**
+             * Spends
+             * @description oldest first
+             */
+            spends: components["schemas"]["SpendOut"][];
+        };
         /** DownloadOut */
         DownloadOut: {
             /** Added At */
@@ -1390,6 +1580,8 @@ export interface components {
             error: string | null;
             /** Id */
             id: number;
+            /** @description its import: verdict, reason and figures; null before one */
+            import?: components["schemas"]["ImportBrief"] | null;
             /** Import State */
             import_state: string | null;
             /** Info Hash */
@@ -1434,6 +1626,12 @@ export interface components {
          * @enum {string}
          */
         DownloadState: "pending" | "fetched" | "downloading" | "stalled" | "seeding" | "paused" | "missing" | "errored" | "removed" | "dry_run";
+        /**
+         * EventKind
+         * @description Every notification kind a person can switch off (``MAMC_NOTIFY_DISABLED``, or the API).
+         * @enum {string}
+         */
+        EventKind: "grabbed" | "download_stalled" | "hit_and_run_risk" | "mam_session_invalid" | "unsat_near_limit" | "vip_expiring" | "points_near_cap";
         /** FieldError */
         FieldError: {
             /** Loc */
@@ -1468,6 +1666,14 @@ export interface components {
             value: unknown;
             /** Verified */
             verified: boolean;
+        };
+        /** FirstRunOut */
+        FirstRunOut: {
+            /**
+             * Available
+             * @description true only while nobody exists and this request comes from this machine
+             */
+            available: boolean;
         };
         /** FollowIn */
         FollowIn: {
@@ -1837,6 +2043,38 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * ImportBrief
+         * @description An import as a list of downloads shows it: the verdict and its figures, not the files.
+         */
+        ImportBrief: {
+            /** Abs Item Id */
+            abs_item_id: string | null;
+            /** Error */
+            error: string | null;
+            /**
+             * Figures
+             * @description as in ImportOut: total and expected duration, deviation, narrator check
+             */
+            figures: {
+                [key: string]: unknown;
+            };
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** Placement */
+            placement: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Step */
+            step: string;
+            /**
+             * Verdict
+             * @description imported, rejected, already_owned, failed; null while running
+             */
+            verdict: string | null;
+        };
         /** ImportIn */
         ImportIn: {
             /**
@@ -2097,6 +2335,16 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** KeyStateOut */
+        KeyStateOut: {
+            /** Set */
+            set: boolean;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "stored" | "environment" | "unset";
+        };
         /** LibraryStats */
         LibraryStats: {
             /** Authors */
@@ -2183,6 +2431,30 @@ export interface components {
             via: string;
         };
         /**
+         * MetadataKeysIn
+         * @description The keys to store (write-only, encrypted); a key left out keeps its stored or environment value.
+         */
+        MetadataKeysIn: {
+            /**
+             * Googlebooks Key
+             * @description Google Books API key
+             */
+            googlebooks_key?: string | null;
+            /**
+             * Hardcover Token
+             * @description Hardcover API token
+             */
+            hardcover_token?: string | null;
+        };
+        /**
+         * MetadataKeysOut
+         * @description Whether each metadata provider key is set and where it comes from; never a key.
+         */
+        MetadataKeysOut: {
+            googlebooks_key: components["schemas"]["KeyStateOut"];
+            hardcover_token: components["schemas"]["KeyStateOut"];
+        };
+        /**
          * MissingEntry
          * @description A wanted row for one gap; ``state`` says whether it is still wanted, ignored, grabbed...
          */
@@ -2234,6 +2506,74 @@ export interface components {
             items: components["schemas"]["NarratorOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /**
+         * NotificationSettingsIn
+         * @description The overrides (each null: the environment's value) and, optionally, the URLs (write-only).
+         */
+        NotificationSettingsIn: {
+            /**
+             * Disabled
+             * @description kinds switched off; null: MAMC_NOTIFY_DISABLED
+             */
+            disabled?: components["schemas"]["EventKind"][] | null;
+            /**
+             * Points Near
+             * @description notify at or above this many bonus points; null: MAMC_NOTIFY_POINTS_NEAR
+             */
+            points_near?: number | null;
+            /**
+             * Unsat Headroom
+             * @description notify when unsatisfied is within this many of the limit; null: MAMC_NOTIFY_UNSAT_HEADROOM
+             */
+            unsat_headroom?: number | null;
+            /**
+             * Urls
+             * @description Apprise URLs (write-only, stored encrypted), replacing the stored ones. Left out: the stored URLs, or MAMC_NOTIFY_URLS, stay; DELETE /settings/notifications/urls forgets them
+             */
+            urls?: string[] | null;
+            /**
+             * Vip Days
+             * @description notify when VIP ends within this many days; null: MAMC_NOTIFY_VIP_DAYS
+             */
+            vip_days?: number | null;
+        };
+        /**
+         * NotificationSettingsOut
+         * @description The settings in force and where each comes from; never a URL.
+         */
+        NotificationSettingsOut: {
+            /** Disabled */
+            disabled: components["schemas"]["EventKind"][];
+            /** Invalid Reason */
+            invalid_reason: string | null;
+            /**
+             * Kinds
+             * @description every kind that can be switched off
+             */
+            kinds: components["schemas"]["EventKind"][];
+            /** Points Near */
+            points_near: number;
+            /**
+             * Source
+             * @description of the stored overrides: stored, default (none saved) or invalid-stored
+             * @enum {string}
+             */
+            source: "stored" | "default" | "invalid-stored";
+            /**
+             * Sources
+             * @description stored (PUT) or environment (MAMC_NOTIFY_*), per field
+             */
+            sources: {
+                [key: string]: "stored" | "environment";
+            };
+            /** Unsat Headroom */
+            unsat_headroom: number;
+            /** Updated At */
+            updated_at: string | null;
+            urls: components["schemas"]["UrlsOut"];
+            /** Vip Days */
+            vip_days: number;
         };
         /**
          * ObligationOut
@@ -3035,6 +3375,11 @@ export interface components {
             /** Position */
             position: string | null;
         };
+        /**
+         * Service
+         * @enum {string}
+         */
+        Service: "abs" | "qbittorrent" | "mam" | "audible" | "hardcover" | "googlebooks";
         /** SessionIn */
         SessionIn: {
             /**
@@ -3191,6 +3536,21 @@ export interface components {
              * @description count + not_yet_counted
              */
             used: number | null;
+        };
+        /** UrlsOut */
+        UrlsOut: {
+            /** Count */
+            count: number;
+            /**
+             * Schemes
+             * @description each URL's scheme only (tgram://…): the rest may hold a token
+             */
+            schemes: string[];
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "stored" | "environment" | "unset";
         };
         /** UserOut */
         UserOut: {
@@ -3808,6 +4168,122 @@ export interface operations {
             };
         };
     };
+    first_run_state_api_v1_auth_first_run_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirstRunOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    first_run_api_v1_auth_first_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -4297,6 +4773,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DownloadOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_download_decisions_api_v1_downloads__download_id__decisions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                download_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadDecisions"];
                 };
             };
             /** @description Missing or invalid API key */
@@ -6006,6 +6540,356 @@ export interface operations {
             };
         };
     };
+    read_metadata_keys_api_v1_settings_metadata_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetadataKeysOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    write_metadata_keys_api_v1_settings_metadata_keys_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MetadataKeysIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetadataKeysOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clear_metadata_key_api_v1_settings_metadata_keys__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: "hardcover_token" | "googlebooks_key";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetadataKeysOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_notifications_api_v1_settings_notifications_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    write_notifications_api_v1_settings_notifications_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_notifications_api_v1_settings_notifications_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_test_notification_api_v1_settings_notifications_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clear_notification_urls_api_v1_settings_notifications_urls_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     read_qbittorrent_api_v1_settings_qbittorrent_get: {
         parameters: {
             query?: never;
@@ -6278,6 +7162,55 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_connection_api_v1_settings__service__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service: components["schemas"]["Service"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

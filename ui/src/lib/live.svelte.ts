@@ -5,7 +5,18 @@
 
 export interface JobEvent { kind: "job"; id: string; state: string; type: string | null; queue: string | null }
 export interface PoolEvent { kind: "pool"; pool: string; paused: boolean }
-type Handler = (event: JobEvent | PoolEvent | { kind: "hello" }) => void;
+/** A download's state, progress, import state or obligation changed (at most one per monitor cycle). */
+export interface DownloadEvent {
+  kind: "download"; id: number; wanted_id: number | null; state: string; progress: number;
+  import_state: string | null; obligation?: string;
+}
+/** An import advanced a step, reached its verdict, or noted an error. */
+export interface ImportEvent {
+  kind: "import"; id: number; download_id: number; wanted_id: number | null; step: string; verdict: string | null;
+  failing: boolean;
+}
+export type LiveEvent = JobEvent | PoolEvent | DownloadEvent | ImportEvent | { kind: "hello" };
+type Handler = (event: LiveEvent) => void;
 
 export const live = $state({ connected: false, reconnects: 0 });
 const handlers = new Set<Handler>();
@@ -13,7 +24,7 @@ let source: EventSource | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 
 function dispatch(kind: string, data: string): void {
-  let parsed: JobEvent | PoolEvent | { kind: "hello" };
+  let parsed: LiveEvent;
   try {
     parsed = kind === "hello" ? { kind: "hello" } : JSON.parse(data);
   } catch {
@@ -31,7 +42,7 @@ export function connect(): void {
     live.connected = true;
     dispatch("hello", (e as MessageEvent).data);
   });
-  for (const kind of ["job", "pool"]) es.addEventListener(kind, (e) => dispatch(kind, (e as MessageEvent).data));
+  for (const kind of ["job", "pool", "download", "import"]) es.addEventListener(kind, (e) => dispatch(kind, (e as MessageEvent).data));
   es.onerror = () => {
     live.connected = false;
     if (es.readyState === EventSource.CLOSED) {
