@@ -152,7 +152,7 @@ def measure(base: str, queries: list[str]) -> dict[str, Any]:
             # the last context stays open: searches and a deep scroll in the page just measured
             searches = [page.evaluate(SEARCH, q) for q in queries]  # each a new query: none answered from the last
             page.goto(base + "/library")  # back to the whole library
-            page.wait_for_function("() => document.querySelector('.summary-line').textContent.startsWith('More')")
+            page.wait_for_function("() => document.querySelector('.summary-line')?.textContent.startsWith('More')")
             for _ in range(60):
                 page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
                 page.wait_for_timeout(100)
