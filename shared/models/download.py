@@ -68,6 +68,11 @@ class Download(Base):
     stalled_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reannounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The torrent's tracker list as the monitor last read it (a few torrents per cycle, round-robin):
+    # seeding time is credited only while it says "working" and is fresh (shared/download/tracker_checks.py).
+    tracker_working: Mapped[bool | None] = mapped_column(Boolean)
+    tracker_message: Mapped[str | None] = mapped_column(Text)
+    tracker_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Obligation(Base):

@@ -59,7 +59,8 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REQUIRED = 7200  # two hours owed, so a test runs it to the end
 CYCLE = 60
 TORRENT = b"d8:announce38:http://127.0.0.1:1/announce?passkey=abc4:infod4:name4:bookee"
-ALLOWED_CALLS = {"snapshot", "has", "add_torrent", "reannounce", "set_no_share_limits", "global_share_limits"}
+ALLOWED_CALLS = {"snapshot", "has", "add_torrent", "reannounce", "set_no_share_limits", "global_share_limits",
+                 "tracker_status"}
 
 
 @pytest.fixture
@@ -370,16 +371,20 @@ def test_a_steady_state_cycle_costs_exactly_one_call(qbit: FakeQbit, clock: Manu
         grabbed(h, wanted=False)
         qbit.put(view(h, completion_on=T0) if n % 2 else view(h, state="downloading", progress=0.5,
                                                               downloaded_bytes=n))
-    run(clock)
-    for n in range(10):
+    for _ in range(3):  # the 30 seeds' first tracker checks: 10 per cycle (MAMC_TRACKER_CHECKS_PER_CYCLE)
+        run(clock)
+    assert qbit.calls["tracker_status"] == 30 and len(set(qbit.tracker_checked)) == 30
+    with session_scope() as s:
+        before = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    for n in range(10):  # within the checks' 15 minutes: one sync/maindata and nothing else
         for i, h in enumerate(hashes):
             if i % 2 == 0:
                 qbit.set(h, downloaded_bytes=qbit.torrents[h].downloaded_bytes + 1000)  # moving: no stall
         qbit.seed(CYCLE)
         assert calls_of(qbit, clock) == 1, f"cycle {n}"
     with session_scope() as s:
-        seeded = s.scalars(select(Obligation.seeded_seconds)).all()
-        assert len(seeded) == 30 and all(v == pytest.approx(10 * CYCLE) for v in seeded)
+        seeded = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    assert len(seeded) == 30 and all(seeded[d] - before[d] == pytest.approx(10 * CYCLE) for d in seeded)
 
 
 def test_a_risk_is_notified_once_when_it_happens_not_on_every_cycle(qbit: FakeQbit, clock: ManualClock,
