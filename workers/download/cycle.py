@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Text, any_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shared.download import grabs
@@ -150,6 +151,7 @@ class Cycle:
         self.report = CycleReport()
         self.effects = _Effects()
         self.checked: dict[str, trk.TrackerCheck] = {}  # this cycle's tracker checks, by info-hash
+        self.seen: dict[int, trk.TrackerSeen] = {}  # what each torrent's check vouches for, once per cycle
 
     def run(self) -> CycleReport:
         snap = self.client.snapshot()
@@ -174,7 +176,7 @@ class Cycle:
             self._follow(rec, snap.torrents[rec.info_hash or ""])
         self._apply_effects()
         self.s.flush()  # the ORM's few writes (a grab's row marked added, wanted entries, jobs) go first
-        written = rows.write(self.s, [*recs, *adopted])
+        written = rows.write(self.s, [*recs, *adopted], self.now)
         self.report.rows_written = written.downloads
         self.report.obligations_written = written.obligations_opened + written.obligations
         self._check_global_limits()
@@ -214,17 +216,25 @@ class Cycle:
 
     def _tracker(self, rec: DownRec) -> trk.TrackerSeen:
         """What the torrent's last check vouches for now; this cycle's answer is stored on the row."""
+        known = self.seen.get(rec.id)
+        if known is None:
+            known = self.seen[rec.id] = self._tracker_now(rec)
+            if known.state == trk.Tracker.NOT_WORKING:
+                self.report.tracker_not_working += 1
+            elif known.state == trk.Tracker.UNCONFIRMED:
+                self.report.tracker_unconfirmed += 1
+        return known
+
+    def _tracker_now(self, rec: DownRec) -> trk.TrackerSeen:
         fresh = self.checked.get(rec.info_hash or "")
         if fresh is not None:
             rec.tracker_working, rec.tracker_message, rec.tracker_checked_at = (fresh.working, fresh.message,
                                                                                 fresh.checked_at)
+        elif rec.tracker_working and rec.tracker_checked_at is not None \
+                and (self.now - rec.tracker_checked_at).total_seconds() <= self.config.tracker_stale_s:
+            return trk.WORKING  # the common case, without building the check
         check = trk.check_of(rec.tracker_working, rec.tracker_message, rec.tracker_checked_at)
-        seen = trk.tracker_seen(check, self.now, self.config.tracker_stale_s)
-        if seen.state == trk.Tracker.NOT_WORKING:
-            self.report.tracker_not_working += 1
-        elif seen.state == trk.Tracker.UNCONFIRMED:
-            self.report.tracker_unconfirmed += 1
-        return seen
+        return trk.tracker_seen(check, self.now, self.config.tracker_stale_s)
 
     # -- a torrent qBittorrent shows ------------------------------------------------------------
 
@@ -413,9 +423,9 @@ class Cycle:
         A hash whose row a grab holds locked right now is not new: it is left for the next cycle."""
         if not views:
             return []
-        new = [v.info_hash for v in views]
-        held = set(self.s.scalars(select(Download.info_hash).where(Download.info_hash.in_(new))))
-        recs = rows.insert_downloads(self.s, [
+        held = set(self.s.scalars(select(Download.info_hash).where(
+            Download.info_hash == any_(bindparam("new", [v.info_hash for v in views], type_=ARRAY(Text))))))
+        recs = rows.new_downloads(self.s, [
             {"info_hash": v.info_hash, "source": "manual", "state": D.DOWNLOADING.value, "dry_run": False,
              "name": v.name, "title": v.name, "category": v.category, "tags": list(v.tags), "save_path": v.save_path,
              "content_path": v.content_path, "size_bytes": v.size_bytes, "progress": 0.0,

@@ -6,7 +6,9 @@ objects, about 0.6 s of a 1 s cycle; ``bench/download_monitor.py``). Here a row 
 (:class:`DownRec`, :class:`ObRec`) holding only the columns the monitor reads; the record remembers
 its loaded values, and at the end of the cycle every record that differs is written with the
 others in one ``UPDATE ... FROM unnest(...)`` (``shared/infra/bulk.py``), new obligations and
-adopted downloads in one multi-row ``INSERT``. An unchanged row is not written.
+adopted downloads in one ``INSERT ... SELECT FROM unnest(...)`` each. An unchanged row is not
+written. An adopted download's id is taken from the sequence when it is found, so its row is
+inserted once, with the values the cycle settled on.
 
 Locks: the load takes ``FOR UPDATE OF downloads SKIP LOCKED``, as the ORM load did: a row that a
 grab, a removal or an import holds right now is skipped this cycle (the next one sees it), and
@@ -19,13 +21,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, insert, select
+from sqlalchemy import Text, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from shared.infra.bulk import update_rows
+from shared.infra.bulk import insert_rows, update_rows
 from shared.models.download import Download, Obligation
 
 #: The downloads columns a cycle may change (``tags`` only through ``grabs.mark_added``, on the ORM).
@@ -37,9 +40,15 @@ DOWNLOAD_WRITES = (
 #: The seeding_obligations columns a tick may change.
 OBLIGATION_WRITES = ("state", "seeded_seconds", "qbit_seeding_time", "last_tick_at", "met_at", "risk_reason",
                      "risk_since")
+#: What a tick changes on most rows, every cycle: the clock (``last_tick_at``, the cycle's time for all).
+OBLIGATION_CLOCK = ("seeded_seconds", "qbit_seeding_time")
 _DOWNLOAD_READS = ("id", "info_hash", "wanted_id", "torrent_id", "title", *DOWNLOAD_WRITES)
 _OBLIGATION_READS = ("download_id", "required_seconds", "window_seconds", "completed_at", "deadline",
                      *OBLIGATION_WRITES)
+_download_written = attrgetter(*DOWNLOAD_WRITES)
+_download_read = attrgetter(*_DOWNLOAD_READS)
+_obligation_written = attrgetter(*OBLIGATION_WRITES)
+_obligation_settled = attrgetter("state", "met_at", "risk_reason", "risk_since")
 
 
 @dataclass(slots=True, eq=False)
@@ -62,13 +71,19 @@ class ObRec:
     loaded: tuple[Any, ...] = field(default=(), repr=False)
 
     def written(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in OBLIGATION_WRITES)
+        values: tuple[Any, ...] = _obligation_written(self)
+        return values
 
     def changed(self) -> bool:
         return self.written() != self.loaded
 
-    def values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _OBLIGATION_READS}
+    def clock_only(self, now: datetime) -> bool:
+        """Only the clock moved (the common tick): seeded seconds, qBittorrent's counter, ``last_tick_at``."""
+        loaded = self.loaded
+        return self.last_tick_at == now and _obligation_settled(self) == (loaded[0], loaded[4], loaded[5], loaded[6])
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _OBLIGATION_READS)
 
 
 @dataclass(slots=True, eq=False)
@@ -105,10 +120,12 @@ class DownRec:
     tracker_checked_at: datetime | None
     has_torrent: bool = False  # a .torrent is stored (to re-add it if it vanishes)
     ob: ObRec | None = None
+    new: dict[str, Any] | None = None  # a row to insert: the columns a record does not hold (source, tags...)
     loaded: tuple[Any, ...] = field(default=(), repr=False)
 
     def written(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in DOWNLOAD_WRITES)
+        values: tuple[Any, ...] = _download_written(self)
+        return values
 
     def changed(self) -> bool:
         return self.written() != self.loaded
@@ -132,7 +149,7 @@ def load(session: Session, followed_states: Iterable[str], shown: Sequence[str])
             .with_for_update(of=Download, skip_locked=True))
     width = len(_DOWNLOAD_READS)
     recs = []
-    for row in session.execute(stmt):
+    for row in session.connection().execute(stmt).all():  # Core rows, fetched at once: no ORM layer per row
         rec = DownRec(*row[:width]).settle()
         rec.has_torrent = bool(row[width])
         ob_values = row[width + 1:]
@@ -144,16 +161,19 @@ def load(session: Session, followed_states: Iterable[str], shown: Sequence[str])
     return recs
 
 
-def insert_downloads(session: Session, rows: list[dict[str, Any]]) -> list[DownRec]:
-    """New ``downloads`` rows in one statement, as records (their ids filled in)."""
+def new_downloads(session: Session, rows: list[dict[str, Any]]) -> list[DownRec]:
+    """Records of ``downloads`` rows to insert with the cycle's writes (their ids taken from the
+    sequence now, so events and obligations can name them). ``rows``: each row's columns."""
     if not rows:
         return []
-    stmt = insert(Download).returning(Download.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(stmt, rows))
+    ids = session.execute(text("SELECT nextval(pg_get_serial_sequence('downloads', 'id')) "
+                               "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
     recs = []
     for new_id, values in zip(ids, rows, strict=True):
         known: dict[str, Any] = {name: values.get(name) for name in _DOWNLOAD_READS if name != "id"}
-        recs.append(DownRec(id=new_id, **known).settle())
+        rec = DownRec(id=int(new_id), **known)
+        rec.new = {name: value for name, value in values.items() if name not in known}
+        recs.append(rec)
     return recs
 
 
@@ -164,23 +184,39 @@ class Written:
     obligations: int = 0
 
 
-def write(session: Session, recs: Iterable[DownRec]) -> Written:
-    """Every changed record, one statement per table (new obligations inserted in one)."""
+def write(session: Session, recs: Iterable[DownRec], now: datetime) -> Written:
+    """Every changed record, one statement per table: new downloads and new obligations inserted in
+    one each, changed downloads updated in one, and the obligations whose only change is the clock
+    (most of them, every cycle) in one narrower statement than the others."""
+    created: list[DownRec] = []
     downloads: list[tuple[Any, ...]] = []
-    opened: list[dict[str, Any]] = []
+    opened: list[tuple[Any, ...]] = []
+    ticked: list[tuple[Any, ...]] = []
     obligations: list[tuple[Any, ...]] = []
     for rec in recs:
-        if rec.changed():
+        if rec.new is not None:
+            created.append(rec)
+        elif rec.changed():
             downloads.append((rec.id, *rec.written()))
         ob = rec.ob
         if ob is None:
             continue
         if ob.new:
-            opened.append(ob.values())
+            opened.append(ob.row())
         elif ob.changed():
-            obligations.append((ob.download_id, *ob.written()))
-    if opened:
-        session.execute(insert(Obligation), opened)
-    update_rows(session, Download.__table__, "id", DOWNLOAD_WRITES, downloads)  # type: ignore[arg-type]
-    update_rows(session, Obligation.__table__, "download_id", OBLIGATION_WRITES, obligations)  # type: ignore[arg-type]
-    return Written(len(downloads), len(opened), len(obligations))
+            if ob.clock_only(now):
+                ticked.append((ob.download_id, ob.seeded_seconds, ob.qbit_seeding_time))
+            else:
+                obligations.append((ob.download_id, *ob.written()))
+    downloads_table, obligations_table = Download.__table__, Obligation.__table__
+    if created:
+        extra = sorted({name for rec in created for name in rec.new or {}})
+        columns = [*_DOWNLOAD_READS, *extra]
+        insert_rows(session, downloads_table, columns,  # type: ignore[arg-type]
+                    [(*_download_read(rec), *((rec.new or {}).get(name) for name in extra)) for rec in created])
+    insert_rows(session, obligations_table, _OBLIGATION_READS, opened)  # type: ignore[arg-type]
+    update_rows(session, downloads_table, "id", DOWNLOAD_WRITES, downloads)  # type: ignore[arg-type]
+    update_rows(session, obligations_table, "download_id", OBLIGATION_CLOCK, ticked,  # type: ignore[arg-type]
+                same={"last_tick_at": now})
+    update_rows(session, obligations_table, "download_id", OBLIGATION_WRITES, obligations)  # type: ignore[arg-type]
+    return Written(len(created) + len(downloads), len(opened), len(ticked) + len(obligations))
