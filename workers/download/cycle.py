@@ -108,6 +108,7 @@ class MonitorMemory:
 @dataclass
 class CycleReport:
     calls: int = 0
+    sync_calls: int = 0  # what the snapshot cost: one sync/maindata (a re-login adds two)
     torrents: int = 0
     followed: int = 0
     adopted: int = 0
@@ -156,6 +157,7 @@ class Cycle:
     def run(self) -> CycleReport:
         snap = self.client.snapshot()
         self.report.calls += snap.calls
+        self.report.sync_calls = snap.calls
         self.report.torrents = len(snap.torrents)
         recs = rows.load(self.s, [s.value for s in FOLLOWED], list(snap.torrents))
         known = {rec.info_hash for rec in recs}
