@@ -196,7 +196,7 @@ class Settings(BaseSettings):
     schedule_account_spend: int = 3600  # the governor's spend run (VIP renewal, upload credit)
     schedule_crawl_auto_search: int = 30 * 60
     schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
-    schedule_download_monitor: int = 60  # download.monitor: one qBittorrent call per cycle in steady state
+    schedule_download_monitor: int = 60  # download.monitor: one sync/maindata per cycle, plus a few tracker checks
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 

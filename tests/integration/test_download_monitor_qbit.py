@@ -31,6 +31,7 @@ from shared.infra.errors import Parked
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
 from shared.models.download import Download, Obligation
+from shared.models.jobs import Job
 from tests.integration.conftest import reset_singletons
 from tests.sims.mam import build_torrent, torrent_file, write_content
 from tests.sims.qbit import QbitSimState, read, serve_qbit
@@ -145,7 +146,8 @@ def test_tracker_lists_are_read_a_bounded_few_per_cycle_and_an_outage_stops_the_
     tracker outage (``torrents/trackers``: "Connection refused", while ``sync/maindata`` still names the
     tracker) stops every seed's credit within a round and raises the risk; its end resumes the credit."""
     for key, value in {"MAMC_TRACKER_CHECKS_PER_CYCLE": "10", "MAMC_TRACKER_CHECK_SECONDS": "180",
-                       "MAMC_TRACKER_STALE_SECONDS": "600", "MAMC_SEEDING_RISK_GRACE_SECONDS": "300"}.items():
+                       "MAMC_TRACKER_STALE_SECONDS": "600", "MAMC_SEEDING_RISK_GRACE_SECONDS": "300",
+                       "MAMC_NOTIFY_URLS": "json://127.0.0.1:9/"}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     state = qbit
@@ -180,7 +182,13 @@ def test_tracker_lists_are_read_a_bounded_few_per_cycle_and_an_outage_stops_the_
         assert states == {ObligationState.AT_RISK}
         stuck = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
     assert stuck == during
-    assert "its tracker is not working (Connection refused)" in (open_alert_message("hit_and_run_risk") or "")
+    assert "× stalledUP, but its tracker is not working (Connection refused)" in (
+        open_alert_message("hit_and_run_risk") or "")
+    with session_scope() as s:
+        notes = list(s.scalars(select(Job).where(Job.type == "notify.send")))
+    # the seeds go at risk as the round-robin reaches them: one notification per cycle (10, 10, 5), not 25
+    assert [n.args["kind"] for n in notes] == ["hit_and_run_risk"] * 3
+    assert sorted(n.args["body"].split(" downloads owing")[0][-2:].strip() for n in notes) == ["10", "10", "5"]
 
     state.set_tracker(None, working=True)
     for _ in range(5):

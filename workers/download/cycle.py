@@ -23,6 +23,7 @@ torrent added by hand is followed for its seeding only.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +75,9 @@ LEFT_CATEGORY = "left category"
 READDED = "re-added from the stored .torrent"
 #: A ``fetched`` row qBittorrent has held this long was left by a grab that died after adding it.
 ABANDONED_GRAB_AFTER = 3600.0
+#: More torrents than this put at risk in one cycle (a tracker outage: every seed at once) are
+#: reported in one event, not one notification each.
+RISKS_ONE_BY_ONE = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,7 @@ class Cycle:
         self.effects = _Effects()
         self.checked: dict[str, trk.TrackerCheck] = {}  # this cycle's tracker checks, by info-hash
         self.seen: dict[int, trk.TrackerSeen] = {}  # what each torrent's check vouches for, once per cycle
+        self.risks: list[tuple[DownRec, ObRec]] = []  # put at risk this cycle, reported together at the end
 
     def run(self) -> CycleReport:
         snap = self.client.snapshot()
@@ -176,6 +181,7 @@ class Cycle:
         adopted = self._adopt(new)
         for rec in adopted:
             self._follow(rec, snap.torrents[rec.info_hash or ""])
+        self._report_risks()
         self._apply_effects()
         self.s.flush()  # the ORM's few writes (a grab's row marked added, wanted entries, jobs) go first
         written = rows.write(self.s, [*recs, *adopted], self.now)
@@ -195,10 +201,13 @@ class Cycle:
         history is credited only on a fresh "working"). Checked before the rows are reconciled, so
         this cycle's ticks use the answers."""
         candidates: list[tuple[str, datetime | None]] = []
+        by_hash: dict[str, DownRec] = {}
         for rec in recs:
             view = torrents.get(rec.info_hash or "")
-            if view is None or view.state not in SEEDING_STATES or rec.state in NOT_OURS:
+            if view is None or view.state not in SEEDING_STATES or rec.state in NOT_OURS \
+                    or (rec.state == D.FETCHED and not self._abandoned(view)):
                 continue
+            by_hash[view.info_hash] = rec
             owing = rec.ob.state != ObligationState.MET if rec.ob is not None else is_complete(view)
             if owing:
                 candidates.append((view.info_hash, rec.tracker_checked_at))
@@ -213,11 +222,16 @@ class Cycle:
                 status = self.client.tracker_status(info_hash)
             except NotFound:  # gone since the snapshot: the next one says so
                 continue
-            if status.working is not None:
-                self.checked[info_hash] = trk.TrackerCheck(status.working, status.message[:500], self.now)
+            if status.working is None:
+                continue  # no news (not contacted yet, announcing): first in line next cycle
+            check = self.checked[info_hash] = trk.TrackerCheck(status.working, status.message[:500], self.now)
+            held = by_hash.get(info_hash)
+            if held is not None:  # kept on the row (an adopted torrent's row takes it when it is made)
+                held.tracker_working, held.tracker_message, held.tracker_checked_at = (check.working, check.message,
+                                                                                       check.checked_at)
 
     def _tracker(self, rec: DownRec) -> trk.TrackerSeen:
-        """What the torrent's last check vouches for now; this cycle's answer is stored on the row."""
+        """What the torrent's last check vouches for now (worked out once a cycle, and counted)."""
         known = self.seen.get(rec.id)
         if known is None:
             known = self.seen[rec.id] = self._tracker_now(rec)
@@ -387,7 +401,8 @@ class Cycle:
     def _tick(self, rec: DownRec, ob: ObRec, view: TorrentView | None) -> None:
         if ob.state == ObligationState.MET:
             return
-        tracker = self._tracker(rec) if view is not None else trk.WORKING  # gone: the tracker is moot
+        seeding = view is not None and view.state in SEEDING_STATES
+        tracker = self._tracker(rec) if seeding else trk.WORKING  # not seeding or gone: the tracker is moot
         update = obl.tick(ob, view, self.now, tracker=tracker, max_step_s=self.config.max_step_s,
                           grace_s=self.config.grace_s)
         if view is None and rec.error and rec.error.startswith(LEFT_CATEGORY) and update.risk_reason:
@@ -402,9 +417,7 @@ class Cycle:
         name = rec.name or rec.title or rec.info_hash
         owed = f"{obl.owed_seconds(ob) / 3600:.1f} h"
         if change == obl.Change.AT_RISK:
-            emit(self.s, DownloadEvent.HIT_AND_RUN_RISK,
-                 f"hit-and-run risk: download {rec.id} ({name}) is {ob.risk_reason}; it still owes {owed} of "
-                 f"seeding before {ob.deadline.isoformat()}", download_id=rec.id, reason=ob.risk_reason)
+            self.risks.append((rec, ob))
         elif change == obl.Change.RECOVERED:
             emit(self.s, DownloadEvent.RECOVERED, f"download {rec.id} ({name}) seeds again; {owed} still owed",
                  download_id=rec.id)
@@ -416,6 +429,25 @@ class Cycle:
                  f"hit-and-run: download {rec.id} ({name}) did not seed its {ob.required_seconds / 3600:.0f} h "
                  f"by {ob.deadline.isoformat()} ({owed} still owed); keep it seeding to clear it",
                  download_id=rec.id)
+
+    def _report_risks(self) -> None:
+        """The obligations put at risk this cycle: one event each, or a single one when there are many
+        (a tracker outage puts every seed at risk in the same cycle: one alert, one notification)."""
+        if len(self.risks) <= RISKS_ONE_BY_ONE:
+            for rec, ob in self.risks:
+                emit(self.s, DownloadEvent.HIT_AND_RUN_RISK,
+                     f"hit-and-run risk: download {rec.id} ({rec.name or rec.title or rec.info_hash}) is "
+                     f"{ob.risk_reason}; it still owes {obl.owed_seconds(ob) / 3600:.1f} h of seeding before "
+                     f"{ob.deadline.isoformat()}", download_id=rec.id, reason=ob.risk_reason)
+            return
+        reasons = Counter(ob.risk_reason or "not seeding" for _, ob in self.risks)
+        ids = sorted(rec.id for rec, _ in self.risks)
+        shown = ", ".join(str(i) for i in ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+        emit(self.s, DownloadEvent.HIT_AND_RUN_RISK,
+             f"hit-and-run risk: {len(ids)} downloads owing seeding are not seeding as MAM counts it: "
+             + "; ".join(f"{n} × {why}" for why, n in reasons.most_common())
+             + f" (downloads {shown}; GET /api/v1/downloads?obligation=at_risk lists them)",
+             download_id=f"{len(ids)} at {self.now.isoformat()}", download_ids=ids)
 
     # -- new torrents in our category --------------------------------------------------------------
 
