@@ -48,7 +48,10 @@ _OBLIGATION_READS = ("download_id", "required_seconds", "window_seconds", "compl
 _download_written = attrgetter(*DOWNLOAD_WRITES)
 _download_read = attrgetter(*_DOWNLOAD_READS)
 _obligation_written = attrgetter(*OBLIGATION_WRITES)
-_obligation_settled = attrgetter("state", "met_at", "risk_reason", "risk_since")
+#: The obligation columns a clock-only tick leaves as they were, and where they sit in ``OBLIGATION_WRITES``.
+_SETTLED = tuple(name for name in OBLIGATION_WRITES if name not in (*OBLIGATION_CLOCK, "last_tick_at"))
+_settled_now = attrgetter(*_SETTLED)
+_SETTLED_AT = tuple(OBLIGATION_WRITES.index(name) for name in _SETTLED)
 
 
 @dataclass(slots=True, eq=False)
@@ -80,7 +83,7 @@ class ObRec:
     def clock_only(self, now: datetime) -> bool:
         """Only the clock moved (the common tick): seeded seconds, qBittorrent's counter, ``last_tick_at``."""
         loaded = self.loaded
-        return self.last_tick_at == now and _obligation_settled(self) == (loaded[0], loaded[4], loaded[5], loaded[6])
+        return self.last_tick_at == now and _settled_now(self) == tuple(loaded[i] for i in _SETTLED_AT)
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _OBLIGATION_READS)
