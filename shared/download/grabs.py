@@ -29,8 +29,8 @@ from shared.wanted.service import current_id, lock, move
 from shared.wanted.states import UnknownWanted, WantedState
 
 __all__ = [
-    "GRABBABLE", "NotGrabbable", "Picked", "begin", "existing", "fail", "mark_added", "pick", "store_torrent",
-    "torrent_bytes",
+    "GRABBABLE", "NotGrabbable", "Picked", "begin", "decrypt_torrent", "existing", "fail", "mark_added", "pick",
+    "store_torrent", "torrent_bytes",
 ]
 
 #: A person may grab for an entry that is wanted (not while a search runs); ``grabbed`` is allowed so a
@@ -121,7 +121,12 @@ def store_torrent(download: Download, data: bytes, info_hash: str) -> None:
 
 
 def torrent_bytes(download: Download) -> bytes | None:
-    return fernet().decrypt(download.torrent_file) if download.torrent_file else None
+    return decrypt_torrent(download.torrent_file)
+
+
+def decrypt_torrent(stored: bytes | None) -> bytes | None:
+    """The ``.torrent`` bytes of a stored (encrypted) ``downloads.torrent_file`` value."""
+    return fernet().decrypt(stored) if stored else None
 
 
 def mark_added(session: Session, download: Download, *, category: str, tags: list[str], save_path: str) -> None:

@@ -15,21 +15,43 @@ event: a page counts it down itself from the last reading.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
 
 from shared.engine import events
-from shared.models.download import Download, Obligation
+from shared.models.download import Download
 
-__all__ = ["announce", "download_event", "visible"]
+__all__ = ["announce", "announce_record", "download_event", "visible"]
 
 
-def visible(row: Download, obligation: Obligation | None = None) -> tuple[object, ...]:
+class DownloadLike(Protocol):
+    """A ``downloads`` row: the ORM object, or the monitor's plain record of it (``cycle_rows``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def wanted_id(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def progress(self) -> float | None: ...
+    @property
+    def import_state(self) -> str | None: ...
+
+
+class ObligationLike(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+def visible(row: DownloadLike, obligation: ObligationLike | None = None) -> tuple[object, ...]:
     """What the event carries that can change, cheaply: a caller that compares it before and after
     (the monitor, over every followed row each cycle) announces only the rows whose value moved."""
     return row.state, row.progress, row.import_state, obligation.state if obligation is not None else None
 
 
-def download_event(row: Download, obligation: Obligation | None = None) -> dict[str, Any]:
+def download_event(row: DownloadLike, obligation: ObligationLike | None = None) -> dict[str, Any]:
     event: dict[str, Any] = {"kind": "download", "id": row.id, "wanted_id": row.wanted_id, "state": row.state,
                              "progress": round(float(row.progress or 0.0), 4), "import_state": row.import_state}
     if obligation is not None:
@@ -37,10 +59,17 @@ def download_event(row: Download, obligation: Obligation | None = None) -> dict[
     return event
 
 
-def announce(row: Download, obligation: Obligation | None = None) -> None:
+def announce(row: Download, obligation: ObligationLike | None = None) -> None:
     """Publish ``row``'s event when its session commits (once per download per transaction).
 
     The session is the row's own, so the event always travels with the change it reports; a row
     in no session has nothing to commit and is not announced."""
     if row.id is not None:
         events.note_change(row, download_event(row, obligation), key=f"download:{row.id}")
+
+
+def announce_record(session: Session, row: DownloadLike, obligation: ObligationLike | None = None) -> None:
+    """:func:`announce` for a row the caller holds as a plain record (the monitor writes its rows as
+    sets, not ORM objects): published when ``session``, the one that writes the record, commits."""
+    if row.id is not None:
+        events.note(session, download_event(row, obligation), key=f"download:{row.id}")

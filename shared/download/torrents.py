@@ -31,7 +31,7 @@ class TorrentView:
     content_path: str
     added_on: datetime | None
     completion_on: datetime | None  # None until complete
-    tracker_ok: bool  # the tracker answered the last announce
+    tracker_ok: bool  # a tracker answered an announce this qBittorrent session (sticky: see qbit_sync.py)
     ratio_limit: float | None = None  # per-torrent: -2 global, -1 none
     seeding_time_limit: int | None = None  # per-torrent minutes: -2 global, -1 none
 
@@ -44,6 +44,19 @@ class ClientSnapshot:
     removed: frozenset[str] = field(default_factory=frozenset)
     full_update: bool = False
     calls: int = 1  # API calls this cycle cost (the benchmark counts them)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerStatus:
+    """What qBittorrent's tracker list (``torrents/trackers``) says of one torrent's last announce.
+
+    ``working``: True when a tracker answered it, False when it failed (``message`` says how:
+    "Connection refused", "Unregistered torrent"...), None when the list says nothing yet (not
+    contacted, an announce under way): no news, so nothing to store.
+    """
+
+    working: bool | None
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +86,7 @@ class TorrentClient(Protocol):
     def set_no_share_limits(self, hashes: list[str]) -> None: ...
 
     def global_share_limits(self) -> ShareLimits: ...
+
+    def tracker_status(self, info_hash: str) -> TrackerStatus:
+        """The torrent's tracker list read now: one call per torrent, so the monitor asks it for a
+        few torrents per cycle (``shared/download/tracker_checks.py``)."""

@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     seeding_risk_grace_seconds: float = Field(600.0, ge=0)
     # A download with no new byte for this long is re-announced; still none after as long again, reported.
     download_stall_seconds: float = Field(1800.0, gt=0)
+    # Tracker checks: the monitor reads the tracker list of each seed owing time about every
+    # tracker_check_seconds, at most tracker_checks_per_cycle per cycle (round-robin, oldest first);
+    # seeding is credited only while the last check says working and is younger than tracker_stale_seconds.
+    tracker_check_seconds: float = Field(900.0, gt=0)
+    tracker_checks_per_cycle: int = Field(10, ge=1, le=1000)
+    tracker_stale_seconds: float = Field(2700.0, gt=0)
     audnexus_url: str = "https://api.audnex.us"
     audible_url: str = "https://api.audible.com"
     hardcover_url: str = "https://api.hardcover.app"
@@ -194,7 +200,7 @@ class Settings(BaseSettings):
     schedule_account_spend: int = 3600  # the governor's spend run (VIP renewal, upload credit)
     schedule_crawl_auto_search: int = 30 * 60
     schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
-    schedule_download_monitor: int = 60  # download.monitor: one qBittorrent call per cycle in steady state
+    schedule_download_monitor: int = 60  # download.monitor: one sync/maindata per cycle, plus a few tracker checks
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 
@@ -293,6 +299,9 @@ class Settings(BaseSettings):
         if self.seeding_window_seconds < self.seeding_required_seconds:
             raise ValueError("MAMC_SEEDING_WINDOW_SECONDS must be at least MAMC_SEEDING_REQUIRED_SECONDS "
                              "(the window in which the required seeding time is owed)")
+        if self.tracker_stale_seconds < self.tracker_check_seconds:
+            raise ValueError("MAMC_TRACKER_STALE_SECONDS must be at least MAMC_TRACKER_CHECK_SECONDS (a check "
+                             "would go stale before the next one is due, and no seeding would be credited)")
         if self.heartbeat_stale_after < 3 * self.heartbeat_interval:
             raise ValueError("MAMC_HEARTBEAT_STALE_AFTER must be at least 3x MAMC_HEARTBEAT_INTERVAL")
         if self.env == "prod":

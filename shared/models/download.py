@@ -34,6 +34,7 @@ class Download(Base):
     __table_args__ = (
         Index("ix_downloads_state", "state"),
         Index("ix_downloads_wanted", "wanted_id"),
+        {"postgresql_with": {"fillfactor": 80}},  # room for the monitor's updates on the same page (HOT)
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -68,13 +69,20 @@ class Download(Base):
     stalled_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reannounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The torrent's tracker list as the monitor last read it (a few torrents per cycle, round-robin):
+    # seeding time is credited only while it says "working" and is fresh (shared/download/tracker_checks.py).
+    tracker_working: Mapped[bool | None] = mapped_column(Boolean)
+    tracker_message: Mapped[str | None] = mapped_column(Text)
+    tracker_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Obligation(Base):
     """What MAM requires of one completed download: ``required_seconds`` seeded within the window."""
 
     __tablename__ = "seeding_obligations"
-    __table_args__ = (Index("ix_obligations_state", "state"),)
+    # Half-empty pages: every monitor cycle rewrites each owing row, and an update that stays on its
+    # page (HOT) writes no index and leaves no bloat (see the migration b8d0f2a4c6e8).
+    __table_args__ = (Index("ix_obligations_state", "state"), {"postgresql_with": {"fillfactor": 50}})
 
     download_id: Mapped[int] = mapped_column(ForeignKey("downloads.id", ondelete="RESTRICT"), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))

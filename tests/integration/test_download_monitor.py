@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,8 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REQUIRED = 7200  # two hours owed, so a test runs it to the end
 CYCLE = 60
 TORRENT = b"d8:announce38:http://127.0.0.1:1/announce?passkey=abc4:infod4:name4:bookee"
-ALLOWED_CALLS = {"snapshot", "has", "add_torrent", "reannounce", "set_no_share_limits", "global_share_limits"}
+ALLOWED_CALLS = {"snapshot", "has", "add_torrent", "reannounce", "set_no_share_limits", "global_share_limits",
+                 "tracker_status"}
 
 
 @pytest.fixture
@@ -370,16 +372,20 @@ def test_a_steady_state_cycle_costs_exactly_one_call(qbit: FakeQbit, clock: Manu
         grabbed(h, wanted=False)
         qbit.put(view(h, completion_on=T0) if n % 2 else view(h, state="downloading", progress=0.5,
                                                               downloaded_bytes=n))
-    run(clock)
-    for n in range(10):
+    for _ in range(3):  # the 30 seeds' first tracker checks: 10 per cycle (MAMC_TRACKER_CHECKS_PER_CYCLE)
+        run(clock)
+    assert qbit.calls["tracker_status"] == 30 and len(set(qbit.tracker_checked)) == 30
+    with session_scope() as s:
+        before = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    for n in range(10):  # within the checks' 15 minutes: one sync/maindata and nothing else
         for i, h in enumerate(hashes):
             if i % 2 == 0:
                 qbit.set(h, downloaded_bytes=qbit.torrents[h].downloaded_bytes + 1000)  # moving: no stall
         qbit.seed(CYCLE)
         assert calls_of(qbit, clock) == 1, f"cycle {n}"
     with session_scope() as s:
-        seeded = s.scalars(select(Obligation.seeded_seconds)).all()
-        assert len(seeded) == 30 and all(v == pytest.approx(10 * CYCLE) for v in seeded)
+        seeded = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    assert len(seeded) == 30 and all(seeded[d] - before[d] == pytest.approx(10 * CYCLE) for d in seeded)
 
 
 def test_a_risk_is_notified_once_when_it_happens_not_on_every_cycle(qbit: FakeQbit, clock: ManualClock,
@@ -439,3 +445,64 @@ def test_a_window_closing_unmet_fails_the_obligation_and_seeding_on_meets_it_lat
     ob = obligation(did)
     assert ob.state == O.MET and ob.met_at is not None and ob.met_at > ob.deadline
     assert alert("obligation_failed") is None
+
+
+def test_checks_that_cannot_keep_up_leave_time_uncredited_never_a_false_risk(qbit: FakeQbit, clock: ManualClock,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """One tracker check a cycle for eight seeds: each is asked every eight minutes, its answer stale
+    after five. The time between is not credited (a doubt counts against us), and nothing is reported."""
+    for key, value in {"MAMC_TRACKER_CHECKS_PER_CYCLE": "1", "MAMC_TRACKER_CHECK_SECONDS": "120",
+                       "MAMC_TRACKER_STALE_SECONDS": "300"}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    hashes = [info_hash(200 + n) for n in range(8)]
+    for h in hashes:
+        grabbed(h, wanted=False)
+        qbit.put(view(h, completion_on=T0))
+    reports = [run(clock) for _ in range(24)]
+    assert all(r["tracker_checks"] == 1 for r in reports), "the bound holds whatever is due"
+    assert Counter(qbit.tracker_checked) == dict.fromkeys(hashes, 3), "round-robin: each seed in turn"
+    assert all(r["tracker_unconfirmed"] > 0 for r in reports[8:]), "answers go stale between turns"
+    with session_scope() as s:
+        obs = list(s.scalars(select(Obligation)))
+    assert len(obs) == 8 and all(ob.state == O.OPEN for ob in obs)
+    # each seed: credited only while its answer was fresh: 5 of every 8 minutes at most
+    assert all(0 < ob.seeded_seconds <= 24 * CYCLE * 5 / 8 for ob in obs), [ob.seeded_seconds for ob in obs]
+    assert alert("hit_and_run_risk") is None
+
+
+def test_a_tracker_seen_not_working_stops_the_credit_and_raises_the_risk(qbit: FakeQbit, clock: ManualClock,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAMC_TRACKER_CHECK_SECONDS", "60")
+    get_settings.cache_clear()
+    sick, well = info_hash(300), info_hash(301)
+    sick_id, well_id = grabbed(sick, wanted=False), grabbed(well, wanted=False)
+    qbit.put(view(sick, completion_on=T0))
+    qbit.put(view(well, completion_on=T0))
+    for _ in range(3):
+        run(clock)
+    assert obligation(sick_id).seeded_seconds == obligation(well_id).seeded_seconds == pytest.approx(2 * CYCLE)
+    qbit.set_tracker(sick, working=False, message="Unregistered torrent")
+    assert qbit.torrents[sick].tracker_ok, "sync/maindata's tracker field does not notice"
+    report = run(clock)
+    assert report["tracker_not_working"] == 1
+    ob = obligation(sick_id)
+    assert ob.seeded_seconds == pytest.approx(2 * CYCLE) and ob.state == O.OPEN
+    assert ob.risk_reason == "stalledUP, but its tracker is not working (Unregistered torrent)"
+    with session_scope() as s:
+        row = s.get(Download, sick_id)
+        assert row is not None and row.tracker_working is False and row.tracker_message == "Unregistered torrent"
+        assert row.tracker_checked_at == clock.now
+    for _ in range(5):  # the grace is 300 s in these tests
+        run(clock)
+    assert obligation(sick_id).state == O.AT_RISK
+    assert "its tracker is not working (Unregistered torrent)" in (alert("hit_and_run_risk") or "")
+    assert obligation(sick_id).seeded_seconds == pytest.approx(2 * CYCLE)
+    assert obligation(well_id).seeded_seconds == pytest.approx(8 * CYCLE), "each torrent's own tracker answer"
+
+    qbit.set_tracker(sick, working=True)
+    report = run(clock)
+    assert report["changes"] == {"recovered": 1} and obligation(sick_id).seeded_seconds == pytest.approx(2 * CYCLE)
+    run(clock)
+    assert obligation(sick_id).seeded_seconds == pytest.approx(3 * CYCLE)
+    assert alert("hit_and_run_risk") is None

@@ -31,6 +31,7 @@ from shared.infra.errors import Parked
 from shared.infra.redis_client import get_redis
 from shared.infra.settings import get_settings
 from shared.models.download import Download, Obligation
+from shared.models.jobs import Job
 from tests.integration.conftest import reset_singletons
 from tests.sims.mam import build_torrent, torrent_file, write_content
 from tests.sims.qbit import QbitSimState, read, serve_qbit
@@ -137,3 +138,69 @@ def test_a_refused_login_parks_the_monitor_on_the_qbit_gate_without_trying_again
     with pytest.raises(Parked):
         run(clock)
     assert qbit.count("auth/login") == logins, "a closed gate sends qBittorrent nothing"
+
+
+def test_tracker_lists_are_read_a_bounded_few_per_cycle_and_an_outage_stops_the_credit(
+        qbit: QbitSimState, monkeypatch: pytest.MonkeyPatch) -> None:
+    """25 seeds added by hand, at most 10 tracker lists per cycle, each seed asked every 3 minutes; a
+    tracker outage (``torrents/trackers``: "Connection refused", while ``sync/maindata`` still names the
+    tracker) stops every seed's credit within a round and raises the risk; its end resumes the credit."""
+    for key, value in {"MAMC_TRACKER_CHECKS_PER_CYCLE": "10", "MAMC_TRACKER_CHECK_SECONDS": "180",
+                       "MAMC_TRACKER_STALE_SECONDS": "600", "MAMC_SEEDING_RISK_GRACE_SECONDS": "300",
+                       "MAMC_NOTIFY_URLS": "json://127.0.0.1:9/"}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    state = qbit
+    hashes = state.populate(25, category="mamcrawler")
+    clock = ManualClock(T0)
+
+    def cycle() -> tuple[dict[str, Any], list[str]]:
+        seen = len(state.log)
+        report = run(clock)
+        calls = state.log[seen:]
+        assert sum(1 for c in calls if c.route == "sync/maindata" and c.status == 200) == 1
+        return report, [c.params["hash"] for c in calls if c.route == "torrents/trackers"]
+
+    asked = [cycle()[1] for _ in range(6)]
+    assert [len(a) for a in asked] == [10, 10, 5, 10, 10, 5], "a bounded round-robin, each seed every 3 min"
+    assert set(asked[0] + asked[1] + asked[2]) == set(hashes)
+    with session_scope() as s:
+        before = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    assert len(before) == 25 and all(v > 0 for v in before.values())
+
+    state.set_tracker(None, working=False)  # the tracker is down for everyone
+    reports = [cycle()[0] for _ in range(3)]  # one round: every seed asked once
+    assert reports[-1]["tracker_not_working"] == 25
+    with session_scope() as s:
+        during = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    gained = {d: during[d] - before[d] for d in before}
+    assert all(g <= 2 * 60 for g in gained.values()), "credit stops at each seed's first failing answer"
+    for _ in range(6):
+        cycle()
+    with session_scope() as s:
+        states = set(s.scalars(select(Obligation.state)))
+        assert states == {ObligationState.AT_RISK}
+        stuck = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    assert stuck == during
+    assert "× stalledUP, but its tracker is not working (Connection refused)" in (
+        open_alert_message("hit_and_run_risk") or "")
+    with session_scope() as s:
+        notes = list(s.scalars(select(Job).where(Job.type == "notify.send")))
+    # the seeds go at risk as the round-robin reaches them: one notification per cycle (10, 10, 5), not 25
+    assert [n.args["kind"] for n in notes] == ["hit_and_run_risk"] * 3
+    assert sorted(n.args["body"].split(" downloads owing")[0][-2:].strip() for n in notes) == ["10", "10", "5"]
+
+    state.set_tracker(None, working=True)
+    for _ in range(5):
+        cycle()
+    with session_scope() as s:
+        assert set(s.scalars(select(Obligation.state))) == {ObligationState.OPEN}
+        after = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
+    assert all(after[d] > stuck[d] for d in stuck), "credited again once seen working"
+    assert open_alert_message("hit_and_run_risk") is None
+
+
+def open_alert_message(kind: str) -> str | None:
+    with session_scope() as s:
+        found = open_alert(s, kind)
+        return found.message if found else None

@@ -47,7 +47,8 @@ def test_every_call_takes_one_qbit_slot_and_passes_through() -> None:
     client.reannounce([h])
     client.set_no_share_limits([h])
     client.add_torrent(b"x", info_hash=h, category="mamcrawler", tags=[], save_path="/d")
-    assert len(slots) == 6 == fake.total_calls()
+    assert client.tracker_status(h).working is True
+    assert len(slots) == 7 == fake.total_calls()
 
 
 def test_one_interval_of_our_clock_counts_at_most_two_monitor_periods() -> None:
@@ -55,6 +56,18 @@ def test_one_interval_of_our_clock_counts_at_most_two_monitor_periods() -> None:
     assert config.max_step_s == 180 and config.stall_s == 300
     assert config.required_s == 72 * 3600 and config.window_s == 30 * 86400
     assert MonitorConfig.from_settings(_settings(schedule_download_monitor=0)).max_step_s == 120
+
+
+def test_the_tracker_checks_come_from_settings_and_a_check_may_not_go_stale_before_the_next() -> None:
+    config = MonitorConfig.from_settings(_settings(tracker_check_seconds=600, tracker_checks_per_cycle=4,
+                                                   tracker_stale_seconds=1800))
+    assert (config.tracker_check_s, config.tracker_checks_per_cycle, config.tracker_stale_s) == (600, 4, 1800)
+    default = MonitorConfig.from_settings(_settings())
+    assert (default.tracker_check_s, default.tracker_checks_per_cycle, default.tracker_stale_s) == (900, 10, 2700)
+    with pytest.raises(ValidationError, match="MAMC_TRACKER_STALE_SECONDS"):
+        _settings(tracker_check_seconds=1800, tracker_stale_seconds=900)
+    with pytest.raises(ValidationError):
+        _settings(tracker_checks_per_cycle=0)
 
 
 def test_a_window_shorter_than_the_seeding_owed_is_refused() -> None:

@@ -19,6 +19,7 @@ from shared.download.obligations import (
 )
 from shared.download.states import ObligationState
 from shared.download.torrents import TorrentView
+from shared.download.tracker_checks import WORKING
 from shared.models.download import Download, Obligation
 from tests.fixtures.qbit_fake import view
 
@@ -35,13 +36,15 @@ def at(seconds: float) -> datetime:
 
 def opened(*, seeding_time: int = 0, completed: datetime = T0, now: datetime = T0,
            v: TorrentView | None = None) -> Obligation:
-    row = open_obligation(Download(id=7), completed, now=now, view=v or view(H, seeding_time=seeding_time))
+    row = open_obligation(Download(id=7), completed, now=now, tracker=WORKING,
+                          view=v or view(H, seeding_time=seeding_time))
     step(row, v or view(H, seeding_time=seeding_time), now)
     return row
 
 
 def step(row: Obligation, v: TorrentView | None, now: datetime, **kw: float) -> ObligationUpdate:
-    update = tick(row, v, now, max_step_s=kw.get("max_step_s", STEP), grace_s=kw.get("grace_s", 600.0))
+    update = tick(row, v, now, tracker=WORKING, max_step_s=kw.get("max_step_s", STEP),
+                  grace_s=kw.get("grace_s", 600.0))
     update.apply(row)
     return update
 
@@ -207,36 +210,39 @@ def test_a_failed_obligation_stays_failed_while_not_seeding() -> None:
 
 def test_opening_credits_qbittorrents_counter_since_completion_bounded_by_the_time_since() -> None:
     done = T0 - timedelta(hours=2)
-    row = open_obligation(Download(id=1), done, now=T0, view=view(H, seeding_time=3000))
+    row = open_obligation(Download(id=1), done, now=T0, tracker=WORKING, view=view(H, seeding_time=3000))
     assert row.seeded_seconds == 3000 and row.qbit_seeding_time == 3000 and row.deadline == done + timedelta(days=30)
-    row = open_obligation(Download(id=1), T0 - timedelta(seconds=40), now=T0, view=view(H, seeding_time=3000))
+    row = open_obligation(Download(id=1), T0 - timedelta(seconds=40), now=T0, tracker=WORKING,
+                          view=view(H, seeding_time=3000))
     assert row.seeded_seconds == 40, "a counter larger than the time since completion is not believed"
-    row = open_obligation(Download(id=1), done, now=T0, view=view(H, seeding_time=3000, tracker_ok=False))
+    row = open_obligation(Download(id=1), done, now=T0, tracker=WORKING,
+                          view=view(H, seeding_time=3000, tracker_ok=False))
     assert row.seeded_seconds == 0
 
 
 def test_a_torrent_found_complete_long_after_with_its_hours_seeded_is_met_on_sight() -> None:
     done = T0 - timedelta(days=5)
     v = view(H, seeding_time=80 * 3600)
-    row = open_obligation(Download(id=1), done, now=T0, view=v)
+    row = open_obligation(Download(id=1), done, now=T0, tracker=WORKING, view=v)
     update = step(row, v, T0)
     assert update.change == Change.MET and row.state == S.MET
 
 
 def test_custom_figures() -> None:
-    row = open_obligation(Download(id=1), T0, now=T0, view=view(H), required_s=600, window_s=3600)
+    row = open_obligation(Download(id=1), T0, now=T0, tracker=WORKING, view=view(H), required_s=600, window_s=3600)
     step(row, view(H), T0)
     cycles(row, 10, start=0)
     assert row.state == S.MET
-    row = open_obligation(Download(id=2), T0, now=T0, view=view(H), required_s=600, window_s=3600)
+    row = open_obligation(Download(id=2), T0, now=T0, tracker=WORKING, view=view(H), required_s=600, window_s=3600)
     step(row, None, at(3600))
     assert row.state == S.FAILED
 
 
 def test_risk_of_names_every_kind_of_not_seeding() -> None:
-    assert risk_of(view(H)) is None
-    assert risk_of(view(H, state="uploading")) is None and risk_of(view(H, state="forcedUP")) is None
-    soft = risk_of(view(H, state="downloading", progress=0.5))
+    assert risk_of(view(H), WORKING) is None
+    assert risk_of(view(H, state="uploading"), WORKING) is None
+    assert risk_of(view(H, state="forcedUP"), WORKING) is None
+    soft = risk_of(view(H, state="downloading", progress=0.5), WORKING)
     assert soft is not None and not soft.hard
-    hard = risk_of(view(H, state="pausedDL", progress=0.5))
+    hard = risk_of(view(H, state="pausedDL", progress=0.5), WORKING)
     assert hard is not None and hard.hard

@@ -15,11 +15,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.download.torrents import ShareLimits
+from shared.download.torrents import ShareLimits, TrackerStatus
 from shared.infra.errors import NotFound
 from tests.sims.mam.bencode import bencode
 from tests.sims.qbit import QbitSimState, read, serve_qbit
-from workers.download.qbit import QbitClient, QbitLoginRefused, QbitRefused, QbitUnavailable, info_hash_of
+from workers.download.qbit import (
+    QbitClient,
+    QbitLoginRefused,
+    QbitRefused,
+    QbitUnavailable,
+    info_hash_of,
+    tracker_status_of,
+)
 
 USER, PASSWORD = "mamc", "correct horse battery"
 CATEGORY = "mamcrawler"
@@ -237,7 +244,7 @@ def test_unreachable_and_server_errors_are_unavailable(sim: tuple[QbitSimState, 
     assert qb.snapshot().calls == 1
     state.fail(404, route="torrents/trackers", text="Not Found")
     with pytest.raises(NotFound):
-        qb.tracker_working("0" * 40)
+        qb.tracker_status("0" * 40)
 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
@@ -290,6 +297,26 @@ def test_share_limits_reannounce_categories_trackers(sim: tuple[QbitSimState, st
     assert qb.ensure_category("raced", "/srv/raced") is False
     assert state.count("torrents/editCategory") == 0  # never moved
 
-    assert qb.tracker_working(a) is True
-    state.torrents[a].tracker_working = False
-    assert qb.tracker_working(a) is False
+    assert qb.tracker_status(a) == TrackerStatus(True, "")
+    state.set_tracker(a, working=False, message="Unregistered torrent")
+    assert qb.tracker_status(a) == TrackerStatus(False, "Unregistered torrent")
+    assert qb.tracker_status(b) == TrackerStatus(True, ""), "one torrent's tracker failing says nothing of another's"
+    state.set_tracker(None, working=False)
+    assert qb.tracker_status(b) == TrackerStatus(False, "Connection refused")
+    assert state.torrents[a].fields["tracker"], "maindata's tracker field does not notice the failure"
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([], TrackerStatus(False, "no tracker")),
+    ([{"url": "** [DHT] **", "status": 2, "msg": ""}], TrackerStatus(False, "no tracker")),
+    ([{"url": "** [DHT] **", "status": 2, "msg": ""}, {"url": "https://t/a", "status": 4, "msg": "timed out"}],
+     TrackerStatus(False, "timed out")),
+    ([{"url": "https://t/a", "status": 1, "msg": ""}], TrackerStatus(None, "not contacted yet")),
+    ([{"url": "https://t/a", "status": 3, "msg": ""}], TrackerStatus(None, "announcing")),
+    ([{"url": "https://t/a", "status": 4, "msg": ""}, {"url": "https://t/b", "status": 2, "msg": "ok"}],
+     TrackerStatus(True, "ok")),
+    ([{"url": "https://t/a", "status": 6, "msg": ""}], TrackerStatus(False, "not working (status 6)")),
+])
+def test_what_a_tracker_list_says_of_the_last_announce(rows: list[dict[str, object]],
+                                                        expected: TrackerStatus) -> None:
+    assert tracker_status_of(rows) == expected

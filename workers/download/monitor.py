@@ -3,7 +3,7 @@
 The cycle itself is ``workers/download/cycle.py``. What a worker process keeps between cycles is
 :data:`MEMORY` (when it last read qBittorrent's global share limits: empty in a new process, so
 each start-up checks them) and, inside the client, the ``sync/maindata`` rid that makes a
-steady-state cycle cost one call.
+steady-state cycle cost one call (plus the few tracker checks due; the last answers are on the rows).
 
 The client comes from :data:`ClientFactory`, asked on every cycle with the job's ``qbit``
 slot-taker. The pool's (:func:`pool_client`) is the one ``download.grab`` uses,

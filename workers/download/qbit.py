@@ -36,7 +36,7 @@ import requests
 from sqlalchemy.orm import Session
 
 from shared.download.qbit_settings import load_connection
-from shared.download.torrents import ClientSnapshot, ShareLimits, TorrentClient
+from shared.download.torrents import ClientSnapshot, ShareLimits, TorrentClient, TrackerStatus
 from shared.infra.errors import ConfigError, MalformedResponse
 from shared.infra.settings import get_settings
 from workers.crawl.bencode import BencodeError
@@ -46,7 +46,7 @@ from workers.download.qbit_sync import MaindataMerger
 from workers.upstream import Redactor, Throttle
 
 __all__ = ["QbitClient", "QbitConflict", "QbitLoginRefused", "QbitRefused", "QbitUnavailable", "connect",
-           "info_hash_of"]
+           "info_hash_of", "tracker_status_of"]
 
 log = logging.getLogger(__name__)
 
@@ -238,15 +238,46 @@ class QbitClient:
             return False
         return True
 
-    def tracker_working(self, info_hash: str) -> bool:
-        """Whether the torrent's last announce succeeded (one call: use it for a few torrents, not each
-        cycle). ``tracker_ok`` in a snapshot only says an announce succeeded this session."""
+    def tracker_status(self, info_hash: str) -> TrackerStatus:
+        """The torrent's tracker list read now (``torrents/trackers``, one call): see :func:`tracker_status_of`.
+        ``tracker_ok`` in a snapshot only says an announce succeeded this qBittorrent session."""
         with self._mapped(f"trackers of {info_hash}"):
-            trackers = self._api.torrents_trackers(torrent_hash=info_hash.lower())
-        return any(isinstance(t, dict) and t.get("status") == 2 for t in trackers or [])  # 2 = working
+            rows = self._api.torrents_trackers(torrent_hash=info_hash.lower())
+        if not isinstance(rows, list):
+            raise MalformedResponse(f"qBittorrent at {self.url}: torrents/trackers of {info_hash} is not a list")
+        return tracker_status_of(rows)
 
     def close(self) -> None:
         self._api._trigger_session_initialization()
+
+
+#: ``torrents/trackers`` statuses (WebAPI 2.x): 0 disabled, 1 not contacted yet, 2 working, 3 updating,
+#: 4 not working; 5.1 adds 5 "tracker error" and 6 "unreachable".
+TRACKER_WORKING = 2
+TRACKER_NO_NEWS = frozenset({1, 3})
+
+
+def tracker_status_of(rows: list[Any]) -> TrackerStatus:
+    """What a ``torrents/trackers`` answer says of the last announce.
+
+    The pseudo-rows ``** [DHT] **``, ``** [PeX] **`` and ``** [LSD] **`` are not trackers (a public
+    torrent's DHT row says "working" whatever the tracker does) and are skipped. Working when any
+    tracker answered; no news (None) when none failed and one is still to be contacted or is being
+    announced to; otherwise not working, with qBittorrent's message (no tracker at all is not
+    working either: nothing announces the torrent).
+    """
+    trackers = [r for r in rows if isinstance(r, dict) and not str(r.get("url", "")).startswith("** [")]
+    statuses = [r.get("status") for r in trackers]
+    working = [r for r in trackers if r.get("status") == TRACKER_WORKING]
+    if working:
+        return TrackerStatus(True, str(working[0].get("msg") or ""))
+    failed = [r for r in trackers if r.get("status") not in TRACKER_NO_NEWS]
+    if trackers and not failed:
+        return TrackerStatus(None, "not contacted yet" if 1 in statuses else "announcing")
+    if not trackers:
+        return TrackerStatus(False, "no tracker")
+    why = str(failed[0].get("msg") or "").strip()
+    return TrackerStatus(False, why or f"not working (status {failed[0].get('status')})")
 
 
 def _conforms(client: QbitClient) -> TorrentClient:

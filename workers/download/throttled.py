@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.download.torrents import ClientSnapshot, ShareLimits, TorrentClient
+from shared.download.torrents import ClientSnapshot, ShareLimits, TorrentClient, TrackerStatus
 
 
 class Throttled:
@@ -39,3 +39,7 @@ class Throttled:
     def global_share_limits(self) -> ShareLimits:
         self.take_slot()
         return self.inner.global_share_limits()
+
+    def tracker_status(self, info_hash: str) -> TrackerStatus:
+        self.take_slot()
+        return self.inner.tracker_status(info_hash)

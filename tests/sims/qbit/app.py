@@ -180,13 +180,7 @@ class QbitSim:
         return _json({n: {"name": n, "savePath": p} for n, p in self.state.categories.items()})
 
     def _torrents_trackers(self, params: dict[str, str], files: object, sid: str | None) -> Response:
-        torrent = self.state.torrents.get(params.get("hash", "").lower())
-        if torrent is None:
+        rows = self.state.trackers(params.get("hash", "").lower())
+        if rows is None:
             return _text("Not Found", 404)
-        private = {"msg": "This torrent is private", "num_downloaded": 0, "num_leeches": 0, "num_peers": 0,
-                   "num_seeds": 0, "status": 0, "tier": -1}
-        rows = [{**private, "url": f"** [{kind}] **"} for kind in ("DHT", "PeX", "LSD")]
-        rows.append({"msg": "" if torrent.tracker_working else "Connection refused", "num_downloaded": 0,
-                     "num_leeches": 0, "num_peers": 0, "num_seeds": 0, "status": 2 if torrent.tracker_working else 4,
-                     "tier": 0, "url": "http://tracker.test/announce"})
         return _json(rows)

@@ -12,6 +12,7 @@ Modelled on the real daemon (``tests/integration/test_qbit_real.py`` checks the 
 * **Controls:** :meth:`update` (any field), :meth:`set_progress`, :meth:`complete`, :meth:`tick`
   (seeding time; idle torrents do not count by default, recipe gotcha 10), :meth:`remove`
   (behind the client's back), :meth:`populate` (thousands of torrents at once), :meth:`restart`,
+  :meth:`set_tracker` (what ``torrents/trackers`` says: a tracker failing for one torrent or all),
   status faults (:meth:`fail`), and a call log without passwords or cookies.
 """
 
@@ -59,6 +60,7 @@ class SimTorrent:
     changed: dict[str, int]  # field -> sequence number of its last change
     seq: int  # the latest of those
     tracker_working: bool = True  # what torrents/trackers reports (maindata's `tracker` is sticky)
+    tracker_message: str = "Connection refused"  # its `msg` while not working
 
 
 @dataclass
@@ -243,6 +245,31 @@ class QbitSimState:
             if torrent.fields["state"] in counting:
                 self.update(info_hash, seeding_time=int(torrent.fields["seeding_time"]) + seconds,
                             time_active=int(torrent.fields["time_active"]) + seconds)
+
+    def set_tracker(self, info_hash: str | None, *, working: bool, message: str = "Connection refused") -> None:
+        """What the next ``torrents/trackers`` says of one torrent's tracker (None: every torrent's, a
+        tracker outage). Like the real daemon, ``sync/maindata``'s ``tracker`` field is left as it was:
+        it names the tracker that answered once this session, and does not notice a later failure."""
+        with self.lock:
+            for h, torrent in self.torrents.items():
+                if info_hash is None or h == info_hash:
+                    torrent.tracker_working, torrent.tracker_message = working, message
+
+    def trackers(self, info_hash: str) -> list[dict[str, Any]] | None:
+        """``torrents/trackers`` as 4.5.2 lists a private torrent's: the DHT, PeX and LSD pseudo-rows
+        (disabled), then its tracker (2 working, 4 not working with a message)."""
+        with self.lock:
+            torrent = self.torrents.get(info_hash)
+            if torrent is None:
+                return None
+            private = {"msg": "This torrent is private", "num_downloaded": 0, "num_leeches": 0, "num_peers": 0,
+                       "num_seeds": 0, "status": 0, "tier": -1}
+            rows: list[dict[str, Any]] = [{**private, "url": f"** [{kind}] **"} for kind in ("DHT", "PeX", "LSD")]
+            rows.append({"msg": "" if torrent.tracker_working else torrent.tracker_message, "num_downloaded": 0,
+                         "num_leeches": 0, "num_peers": 0, "num_seeds": 0,
+                         "status": 2 if torrent.tracker_working else 4, "tier": 0,
+                         "url": torrent.fields.get("tracker") or "http://tracker.test/announce"})
+            return rows
 
     def remove(self, info_hash: str) -> None:
         """Delete a torrent (as someone would behind the client's back)."""
