@@ -29,12 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.wanted.service import WantedRow
+from shared.wanted.states import WantedReason
 from tests.demo.books import Catalogue, build_offers, short_world
 from tests.demo.payloads import Payloads
 from tests.fixtures.swarm import BINARIES, Swarm
 from tests.integration.test_metadata_world import ServedWorld, serve_world
-from tests.sims.mam import MamSimState, build_catalogue, serve_mam
-from tests.sims.world import World
+from tests.sims.mam import MamSimState, SimTorrent, build_catalogue, serve_mam
+from tests.sims.world import Work, World
 
 TOOLS = (*BINARIES, "ffmpeg", "ffprobe")
 #: Rate limits for simulators: the providers far above their real limits (the demo is about the
@@ -75,6 +77,26 @@ class FlowWorld:
     @property
     def library_id(self) -> str:
         return next(iter(self.served.abs_state.libraries))
+
+    def main_offer(self, *, wrong: bool = False) -> tuple[SimTorrent, Work]:
+        """The first missing book whose best edition on MAM is the ``.m4b`` metadata describes (whose files
+        run 20 % short when ``wrong``), with its work."""
+        by_title = {w.title: w for w in self.world.works.values()}
+        for torrent in self.mam.catalogue:
+            if (torrent.filetype == "m4b" and torrent.tags.startswith("Unabridged") and torrent.lang_code == "ENG"
+                    and (torrent.id in self.catalogue.wrong_recordings) == wrong and torrent.title in by_title):
+                return torrent, by_title[torrent.title]
+        raise LookupError(f"the world offers no {'wrong ' if wrong else ''}main .m4b edition")
+
+    def wanted_row(self, work: Work, priority: int = 60) -> WantedRow:
+        """The wanted entry gap detection makes of ``work`` (tests that skip detection add it directly)."""
+        edition = work.edition("us", "main")
+        assert edition is not None
+        series = self.world.series_by_id[work.series_id]
+        return WantedRow(reason=WantedReason.SERIES_GAP, title=work.title, authors=list(work.authors),
+                         priority=priority, series_name=series.audible_name, position=work.position, language="en",
+                         asin=edition.asin, release_date=edition.release_date.isoformat(),
+                         runtime_seconds=float(edition.duration_seconds), narrators=list(edition.narrators))
 
     def env(self) -> dict[str, str]:
         """The ``MAMC_*`` settings that point a stack at this world."""
