@@ -2,8 +2,8 @@
 
 * :func:`seed_demo`: the demo person (logs in to the web UI), the governor policy (``auto_grab`` on
   for the demo: a search's chosen edition is grabbed without anybody asking; the pace stays the
-  default ten grabs an hour, so later grabs wait on the governor and say why) and the first
-  ``library.sync``.
+  default ten grabs an hour, so later grabs wait on the governor and say why), a first
+  ``account.refresh`` and the first ``library.sync``.
 * :func:`follow`: a thread that queues ``gaps.detect`` (with the world's own date) once that sync
   has succeeded, then prints each milestone of the flow with the time since ``t0`` — library synced,
   gaps found, an edition chosen, a download complete, an import in ABS — which is how the demo's
@@ -45,10 +45,12 @@ MILESTONES: tuple[tuple[str, str], ...] = (
 
 
 def seed_demo(password: str, *, auto_grab: bool = True) -> uuid.UUID:
-    """The demo person and policy, and the first library sync; returns the sync's job id."""
+    """The demo person and policy, the account read (the overview's line) and the first library sync;
+    returns the sync's job id."""
     with session_scope() as s:
         create_user(s, DEMO_USER, password)
         save_policy(s, GovernorPolicy(auto_grab=auto_grab))
+        ledger.create_job(s, "account.refresh", {})
         return ledger.create_job(s, "library.sync", {}).job.id
 
 
