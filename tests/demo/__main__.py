@@ -17,6 +17,7 @@ naming a database or Redis is refused rather than used.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -58,9 +59,12 @@ def demo_env(data: Path) -> dict[str, str]:
         "MAMC_DATA_DIR": str(data / "stack"),
         "MAMC_API_PORT": str(_port(int(os.environ.get("MAMC_API_PORT", "8080")))),
         "MAMC_FLOWER_PORT": str(_port(int(os.environ.get("MAMC_FLOWER_PORT", "5555")))),
-        # the flow at a pace a person can watch: searches every 15 s, qBittorrent read every 3 s
+        # the flow at a pace a person can watch: searches every 15 s, qBittorrent read every 3 s (with
+        # room in the download pool for the monitor beside the grabs: a tick that waits past its expiry
+        # holds its slot until the sweeper's grace, here 15 s, cancels it)
         "MAMC_SCHEDULE_CRAWL_AUTO_SEARCH": "15", "MAMC_CRAWL_AUTO_SEARCH_BATCH": "5",
-        "MAMC_SCHEDULE_DOWNLOAD_MONITOR": "3",
+        "MAMC_SCHEDULE_DOWNLOAD_MONITOR": "3", "MAMC_CONCURRENCY": json.dumps({"download": 4}),
+        "MAMC_LOST_MESSAGE_GRACE": "15",
         "MAMC_DRY_RUN": "false",
         # a .env's notification URLs must not hear about simulated books
         "MAMC_NOTIFY_DISABLED": ",".join(k.value for k in EventKind),
@@ -109,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         def started() -> None:
             print(f"demo login: {DEMO_USER} / {password}", flush=True)
             print(f"[{time.monotonic() - t0:6.1f}s] URL printed: open {base}/ and log in", flush=True)
-            follow(sync[0], world.world.as_of, base, t0, say=lambda line: print(line, flush=True))
+            wrong = [t.title for t in world.mam.catalogue if t.id in world.catalogue.wrong_recordings]
+            follow(sync[0], world.world.as_of, base, t0, pin=wrong, say=lambda line: print(line, flush=True))
 
         from shared.devstack.supervisor import run_stack
 
