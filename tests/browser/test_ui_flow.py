@@ -106,6 +106,10 @@ def test_a_person_watches_a_gap_become_a_book(browser: Any, demo: dict[str, Any]
     assert chosen.get_by_role("rowheader", name="Narrator").count() == 1
     assert "Cost:" in chosen.inner_text()
     assert page.get_by_test_id("wanted-state").inner_text() == "wanted"
+    edition = work.edition("us", "main")
+    assert edition is not None
+    facts = page.locator("dl.facts").inner_text()  # what gap detection learnt from Audible's listing
+    assert ", ".join(edition.narrators) in facts and f"{edition.duration_seconds // 60} min" in facts, facts
     ui.check("flow-candidates", secrets_shown)
 
     # -- grab, then watch the download and the import end, without reloading the page ----------------

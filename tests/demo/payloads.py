@@ -10,6 +10,7 @@ for the hundreds of books nobody grabs. The same torrent asked again gets the sa
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import threading
 from pathlib import Path
@@ -30,6 +31,9 @@ class Payloads:
         self.swarm = swarm
         self.seconds = seconds  # torrent id -> how long its files run in all
         self.made: dict[int, bytes] = {}
+        # in every file's tags: two worlds never make the same torrent (same audio, same info-hash), which
+        # a qbittorrent-nox shared by several tests would take for one it already has
+        self.token = secrets.token_hex(6)
         self._lock = threading.Lock()
 
     def __call__(self, torrent: SimTorrent, announce: str) -> bytes:
@@ -49,7 +53,7 @@ class Payloads:
         seconds = self.seconds.get(torrent.id, 60.0)
         path = self.content_path(torrent)
         tags = {"title": torrent.title, "artist": ", ".join(torrent.authors) or None,
-                "composer": "; ".join(torrent.narrators) or None}
+                "composer": "; ".join(torrent.narrators) or None, "comment": f"flow world {self.token}"}
         bitrate = f"{BITRATE_KBPS}k"
         if path.suffix == ".m4b":
             make_m4b(path, seconds, bitrate=bitrate, album=torrent.title, **tags)
