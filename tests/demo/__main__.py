@@ -38,7 +38,8 @@ from tests.demo.world import MissingTools, check_tools, start_world
 
 def _port(preferred: int) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: a stopped demo's
+        try:  # connections in TIME_WAIT do not make the port look taken
             sock.bind(("127.0.0.1", preferred))
         except OSError:
             return find_free_port()
