@@ -145,9 +145,10 @@ def test_wanted_to_imported_with_real_parts(gateway: tuple[str, dict[str, Any]],
     assert imported["verdict"] == "imported" and imported["placement"] == "hardlink", imported
     [import_job] = _import_jobs(download["id"])
     assert import_job.state == "succeeded"
-    with session_scope() as s:
-        monitors = s.scalar(select(Job.id).where(Job.type == "download.monitor", Job.state == "succeeded").limit(1))
-    assert monitors is not None, "the monitor (beat) saw the completion"
+    with session_scope() as s:  # the monitor run (a beat tick) that saw the completion queued the import
+        seen_by = [j for j in s.scalars(select(Job).where(Job.type == "download.monitor", Job.state == "succeeded"))
+                   if j.started_at <= import_job.created_at <= j.finished_at and j.result.get("completed") == 1]
+    assert len(seen_by) == 1, "the import was queued by the download.monitor run that saw the completion"
 
     # ffprobe's figures: one AAC file running the runtime metadata gave
     [probed] = imported["files"]
