@@ -67,6 +67,9 @@ def demo_env(data: Path) -> dict[str, str]:
         "MAMC_SCHEDULE_DOWNLOAD_MONITOR": "3", "MAMC_CONCURRENCY": json.dumps({"download": 4}),
         "MAMC_LOST_MESSAGE_GRACE": "15",
         "MAMC_DRY_RUN": "false",
+        # the terminal is for the URL, the login and the milestones: the processes say only what goes wrong
+        # (MAMC_LOG_LEVEL=INFO make demo shows everything)
+        "MAMC_LOG_LEVEL": os.environ.get("MAMC_LOG_LEVEL", "WARNING"),
         # a .env's notification URLs must not hear about simulated books
         "MAMC_NOTIFY_DISABLED": ",".join(k.value for k in EventKind),
     }
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"demo login: {DEMO_USER} / {password}", flush=True)
             print(f"[{time.monotonic() - t0:6.1f}s] URL printed: open {base}/ and log in", flush=True)
             wrong = [t.title for t in world.mam.catalogue if t.id in world.catalogue.wrong_recordings]
-            follow(sync[0], world.world.as_of, base, t0, pin=wrong, say=lambda line: print(line, flush=True))
+            follow(sync[0], world.world.as_of, base, t0, pin=wrong, login=f"demo login: {DEMO_USER} / {password}",
+                   say=lambda line: print(line, flush=True))
 
         from shared.devstack.supervisor import run_stack
 

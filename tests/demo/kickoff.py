@@ -89,7 +89,7 @@ def pin_first(gaps_job: uuid.UUID, titles: Sequence[str], *, timeout: float = 60
     return None
 
 
-def follow(sync_job: uuid.UUID, as_of: date, base_url: str, t0: float, *, pin: Sequence[str] = (),
+def follow(sync_job: uuid.UUID, as_of: date, base_url: str, t0: float, *, pin: Sequence[str] = (), login: str = "",
            say: Callable[[str], None] = print, stop: threading.Event | None = None) -> threading.Thread:
     """Start the thread that queues gap detection after the sync (then pins the first of ``pin`` at the
     top of the wanted list) and reports each milestone once."""
@@ -98,6 +98,8 @@ def follow(sync_job: uuid.UUID, as_of: date, base_url: str, t0: float, *, pin: S
     def run() -> None:
         _wait_http(base_url + "/healthz", stop)
         say(f"[{time.monotonic() - t0:6.1f}s] web UI answering on {base_url}")
+        if login:  # again, below the processes' start-up banners
+            say(login)
         gaps = queue_gaps_after(sync_job, as_of)
         if gaps is None:
             say("the library sync did not succeed: see the Jobs page")
