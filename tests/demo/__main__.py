@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 from shared.devstack.server import find_free_port
-from shared.devstack.stackstate import StackNotRunning, find_running_stack
+from shared.devstack.stackstate import find_running_stack
 from shared.infra.errors import ConfigError
 from shared.infra.settings import get_settings
 from shared.notify.events import EventKind
@@ -47,9 +47,10 @@ def _port(preferred: int) -> int:
 
 
 def _running(stack_dir: Path) -> bool:
+    """A live demo owns ``stack_dir`` (a stale or unreadable state file is no demo: the dir is wiped)."""
     try:
         find_running_stack(stack_dir)
-    except StackNotRunning:
+    except ConfigError:  # StackNotRunning among them
         return False
     return True
 
