@@ -18,7 +18,7 @@ UV ?= $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up test lint typecheck unit bench clean ui ui-client ui-test
+.PHONY: install up demo test lint typecheck unit bench clean ui ui-client ui-test
 
 $(TOOLS)/bin/uv:
 	@if [ -z "$(PYTHON)" ] || ! command -v "$(PYTHON)" >/dev/null; then \
@@ -39,6 +39,12 @@ install: $(BIN)/mamcrawler
 up: install
 	@ui/build.sh --optional
 	$(BIN)/mamcrawler up
+
+# The whole stack against simulated ABS, metadata providers and MAM, and a real qbittorrent-nox swarm
+# on loopback (tests/demo/): prints the URL and a demo login; the flow runs by itself. Ctrl-C stops it.
+demo: install
+	@ui/build.sh --optional
+	$(BIN)/python -m tests.demo
 
 # The web UI (ui/, Node.js 20 + npm): built into ui/dist when its sources or the API changed.
 ui: install

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,7 @@ def _first_run_secrets(settings: Settings, env: dict[str, str]) -> None:
         print(f"Flower: user {settings.flower_user!r}, password in {path}", flush=True)
 
 
-def _prepare_database(env: dict[str, str]) -> None:
+def _prepare_database(env: dict[str, str], prepare: Callable[[], None] | None = None) -> None:
     os.environ.update(env)
     get_settings.cache_clear()
     from shared.infra.apikeys import create_api_key
@@ -86,6 +87,8 @@ def _prepare_database(env: dict[str, str]) -> None:
     from shared.models.people import User
 
     upgrade(env["MAMC_DATABASE_URL"])
+    if prepare is not None:
+        prepare()
     with session_scope() as s:
         if s.query(ApiKey).count() == 0:
             key = create_api_key(s, "first-run")
@@ -148,7 +151,10 @@ class Supervisor:
                 child.popen.wait()
 
 
-def run_stack() -> int:
+def run_stack(*, prepare: Callable[[], None] | None = None, started: Callable[[], None] | None = None) -> int:
+    """Run the stack until SIGINT/SIGTERM. ``prepare`` runs once the database is migrated, before any
+    process starts (``make demo`` adds its person and data there); ``started`` once the processes are
+    started and the URL printed (it must return quickly: the supervisor's loop waits for it)."""
     settings = get_settings()
     env = dict(os.environ)
     env["MAMC_DATA_DIR"] = str(settings.data_dir.resolve())
@@ -165,12 +171,14 @@ def run_stack() -> int:
     sup = Supervisor(env, children())
     try:
         _first_run_secrets(settings, env)
-        _prepare_database(env)
+        _prepare_database(env, prepare)
         if servers:  # tell `mamcrawler apikey ...` in another shell where our servers are
             write_state(settings.data_dir, database_url=None if settings.database_url else env["MAMC_DATABASE_URL"],
                         redis_url=None if settings.redis_url else env["MAMC_REDIS_URL"])
         print(f"MAMcrawler API and web UI on http://{settings.api_host}:{settings.api_port} "
               f"(Flower on http://{settings.flower_host}:{settings.flower_port}); Ctrl-C stops", flush=True)
+        if started is not None:
+            started()
         while not stop_requested:
             sup.watch_once()
             time.sleep(0.5)

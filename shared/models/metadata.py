@@ -200,6 +200,10 @@ class ProviderSeriesEntry(Base):
     release_date: Mapped[str | None] = mapped_column(String(10))
     language: Mapped[str | None] = mapped_column(String(16))
     abridged: Mapped[bool | None] = mapped_column(Boolean)
+    # the recording's runtime and narrators, when the provider described it: a gap's wanted entry
+    # carries them, so its import can check the download's duration and the choice its narrator
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    narrators: Mapped[list[str] | None] = mapped_column(JSONB)
 
 
 class Wanted(Base):

@@ -71,6 +71,15 @@ def test_gap_finder_finds_the_true_gaps_and_never_an_owned_book(metadata_stack: 
         review = s.scalar(text("SELECT count(*) FROM metadata_matches WHERE state = 'review'"))
     assert set(states) == {"succeeded"}, states
     assert reasons == 0
+    # each gap carries the runtime and narrators of the recording Audible lists (the import checks the
+    # download's duration against that runtime)
+    with session_scope() as s:
+        described = s.execute(text("SELECT asin, runtime_seconds, narrators FROM wanted WHERE asin IS NOT NULL")).all()
+    assert described
+    for asin, runtime, narrators in described:
+        _, edition = world.editions[asin]
+        minutes = max(1, round(edition.duration_seconds / 60))  # Audible states runtimes in whole minutes
+        assert (runtime, narrators) == (minutes * 60, list(edition.narrators)), (asin, runtime, narrators, edition)
     print(f"[gap finder] matches sent to review: {review}")
 
     # A second scan inside the cache TTL: the same gaps, and not one outside call.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -30,10 +31,13 @@ from tests.sims.world import Work, World, generate_world
 HARDCOVER_TOKEN = "sim-token"
 
 
-def load_abs(world: World) -> AbsState:
+def load_abs(world: World, library_dir: Path | None = None) -> AbsState:
+    """ABS holding the world's owned books; with ``library_dir`` its library is that folder on disk,
+    which scans read (imports land there), the owned books staying records without files."""
     state = AbsState(seed=world.seed)
     state.add_api_key(ADMIN_TOKEN, state.add_user("root", type="root"))
-    library = state.add_library("Audiobooks")
+    folder = str(library_dir) if library_dir is not None else None
+    library = state.add_library("Audiobooks", folder_path=folder, disk_path=folder)
     for book in world.owned_books:
         state.add_book(library.id, title=book.title, authors=book.authors, series=book.series,
                        narrators=tuple(book.narrators), asin=book.asin, isbn=book.isbn, language=book.language,
@@ -67,9 +71,11 @@ class ServedWorld:
             stop()
 
 
-def serve_world(world: World, *, sim_limits: bool = False, wrap: Callable[[SimApp], Any] | None = None) -> ServedWorld:
-    """Serve ABS and the three provider sims; ``sim_limits`` keeps the providers' own documented limits."""
-    state = load_abs(world)
+def serve_world(world: World, *, sim_limits: bool = False, wrap: Callable[[SimApp], Any] | None = None,
+                library_dir: Path | None = None) -> ServedWorld:
+    """Serve ABS and the three provider sims; ``sim_limits`` keeps the providers' own documented limits;
+    ``library_dir`` is ABS's library folder on disk (see :func:`load_abs`)."""
+    state = load_abs(world, library_dir)
     abs_url, stop_abs = serve_abs(state)
     sims = {"audible": build_audible_app(world),
             "audnexus": build_audnexus_app(world, enforce_limits=sim_limits),

@@ -37,10 +37,11 @@ def cluster_library(session: Session, settings: Settings) -> dict[str, Any]:
 def load_entries(session: Session, metadata_series_id: int) -> list[Entry]:
     rows = session.execute(text("""
         SELECT ps.provider, e.source_id, e.position, e.title, e.authors, e.asin, e.release_date, e.language,
-               e.abridged
+               e.abridged, e.duration_seconds, e.narrators
           FROM provider_series ps JOIN provider_series_entries e ON e.provider_series_id = ps.id
          WHERE ps.metadata_series_id = :id ORDER BY ps.provider, e.source_id"""), {"id": metadata_series_id})
-    return [Entry(r[0], r[1], r[2], r[3], tuple(r[4] or ()), r[5], r[6], r[7], r[8]) for r in rows]
+    return [Entry(r[0], r[1], r[2], r[3], tuple(r[4] or ()), r[5], r[6], r[7], r[8], r[9], tuple(r[10] or ()))
+            for r in rows]
 
 
 def load_owned(session: Session, books: list[Book]) -> Owned:
@@ -101,6 +102,8 @@ def wanted_rows(session: Session, series: MetadataSeries, result: SeriesGaps, se
                       authors=list(g.book.authors or series.authors), priority=g.priority,
                       metadata_series_id=series.id, series_id=linked, series_name=series.name, position=g.position,
                       language=language, asin=g.book.asin, release_date=g.book.release_date,
+                      runtime_seconds=float(g.book.duration_seconds) if g.book.duration_seconds else None,
+                      narrators=list(g.book.narrators),
                       sources={"series_gap": {"positions": g.book.positions, "kind": g.kind,
                                               "hardcover_id": g.book.hardcover_id}})
             for g in result.missing]

@@ -41,6 +41,8 @@ class Entry:
     release_date: str | None = None
     language: str | None = None
     abridged: bool | None = None
+    duration_seconds: int | None = None
+    narrators: tuple[str, ...] = ()
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Book:
     positions: dict[str, str] = field(default_factory=dict)  # provider -> canonical position
     release_date: str | None = None
     language: str | None = None
+    duration_seconds: int | None = None  # the Audible recording's runtime: what an import checks against
+    narrators: tuple[str, ...] = ()
 
     @property
     def position(self) -> str | None:
@@ -103,7 +107,8 @@ def merge_entries(entries: list[Entry]) -> list[Book]:
             continue
         pos = canonical_position(e.position) if e.position else None
         books.append(Book(e.title, e.authors, asin=e.asin, positions={"audible": pos} if pos else {},
-                          release_date=e.release_date, language=e.language))
+                          release_date=e.release_date, language=e.language, duration_seconds=e.duration_seconds,
+                          narrators=e.narrators))
     from_audible = list(books)
     for e in sorted((e for e in entries if e.provider == "hardcover"), key=lambda e: e.source_id):
         pos = canonical_position(e.position) if e.position else None

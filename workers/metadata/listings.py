@@ -112,7 +112,9 @@ def store_listings(session: Session, metadata_series_id: int, provider: str, lis
                               "title": e.title or (e.book.title if e.book else None),
                               "authors": list(e.book.authors) if e.book else [], "asin": e.asin,
                               "release_date": e.release_date, "language": e.book.language if e.book else None,
-                              "abridged": e.book.abridged if e.book else None}
+                              "abridged": e.book.abridged if e.book else None,
+                              "duration_seconds": e.book.duration_seconds if e.book else None,
+                              "narrators": list(e.book.narrators) if e.book else []}
                 for e in listing.entries}
         if rows:
             session.execute(insert(ProviderSeriesEntry).values(list(rows.values())))

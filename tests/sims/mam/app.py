@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -65,7 +66,10 @@ class MamSim:
         shown_path = "/tor/download.php/***" if path.startswith("/tor/download.php/") else path
         entry = LogEntry(state.clock(), request.method, shown_path, route, _loggable(params), "none")
         state.record(entry)
-        response = self._respond(request, route, params, entry)
+        if route == "download" and state.torrent_maker is not None:  # real files take a while: off the loop
+            response = await run_in_threadpool(self._respond, request, route, params, entry)
+        else:
+            response = self._respond(request, route, params, entry)
         entry.status = response.status_code
         return response
 
@@ -127,8 +131,11 @@ class MamSim:
                             media_type="text/html")
         if torrent.vip and state.account.classname.lower() not in ("vip", "elite vip", "staff"):
             return _json({"error": "This torrent is VIP only"})
-        made = torrent_file(torrent, state.announce_url, state.payload_bytes)
-        return Response(made.data, media_type="application/x-bittorrent", headers={
+        if state.torrent_maker is not None:
+            data = state.torrent_maker(torrent, state.announce_url)
+        else:
+            data = torrent_file(torrent, state.announce_url, state.payload_bytes).data
+        return Response(data, media_type="application/x-bittorrent", headers={
             "content-disposition": f'attachment; filename="{torrent.id}.torrent"'})
 
     def _bonus(self, request: Request, params: dict[str, Any]) -> Response:

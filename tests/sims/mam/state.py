@@ -65,6 +65,10 @@ class MamSimState:
     passkey: str = field(default_factory=lambda: secrets.token_hex(16))
     dl_secret: str = field(default_factory=lambda: secrets.token_hex(8))
     payload_bytes: int = 40 * 1024
+    #: A maker of the ``.torrent`` served for a torrent (given the torrent and the announce URL), for a
+    #: world whose payloads are real files seeded elsewhere (tests/demo/payloads.py: real audio in a
+    #: real swarm); None serves the deterministic bytes of torrents.py.
+    torrent_maker: Callable[[SimTorrent, str], bytes] | None = None
     root_numbers_as_strings: bool = False
     #: None: a host-only cookie, which a client's cookie jar accepts from any test host (MAM itself
     #: sends ``.myanonamouse.net``).
