@@ -36,6 +36,27 @@ def _check(**_: Any) -> None:
     check_registry(app, get_settings())
 
 
+@signals.task_revoked.connect
+def _expired(request: Any = None, expired: bool = False, **_: Any) -> None:
+    """An expired message is dropped by Celery before the task gate runs: settle it in the ledger
+    (and forget its witness entry) now, instead of leaving the job ``queued`` for the sweeper."""
+    if not expired or request is None or not request.id:
+        return
+    from shared.engine import ledger
+    from shared.engine.dispatch import consumed
+
+    job_id, gen, seq = (str(request.id).split(".") + ["", ""])[:3]
+    consumed(get_redis(), str(request.id))
+    try:
+        jid, g, q = uuid.UUID(job_id), int(gen), int(seq)
+    except ValueError:
+        log.warning("expired message with a task id that is not ours: %s", request.id)
+        return
+    with db.session_scope() as s:
+        if ledger.expire_delivery(s, jid, g, q):
+            log.info("job %s expired in its queue before it could run: cancelled", jid)
+
+
 @signals.worker_ready.connect
 def _ready(sender: Any = None, **_: Any) -> None:
     """Honour a pause an operator set while this worker was down, then announce presence."""

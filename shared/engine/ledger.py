@@ -309,6 +309,24 @@ def claim(
 # -- finish ---------------------------------------------------------------------------------------
 
 
+def expire_delivery(session: Session, job_id: uuid.UUID, gen: int, seq: int) -> bool:
+    """A worker dropped this delivery unrun because its message had expired (Celery revokes an
+    expired message before any task code runs, so :func:`claim` never sees it): cancel the job if it
+    is still waiting on that very dispatch and the ledger's own clock agrees it expired.
+
+    Why: otherwise the row stays ``queued`` until the sweeper's grace, and a singleton type (every
+    periodic job) cannot be enqueued again meanwhile: a busy pool lost its next beat ticks too.
+    A delivery the ledger does not consider expired is left to the sweeper, which publishes it again.
+    """
+    job = lock_job(session, job_id)
+    if job is None or job.state != "queued" or (job.generation, job.dispatch_seq) != (gen, seq):
+        return False
+    if job.expires_at is None or db_now(session) <= job.expires_at:
+        return False
+    _finish(session, job, "cancelled", error="expired before it could run")
+    return True
+
+
 def _end_attempt(attempt: JobAttempt, outcome: str, error: str | None = None) -> None:
     attempt.outcome = outcome
     attempt.ended_at = utcnow()
