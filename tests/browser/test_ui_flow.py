@@ -26,19 +26,11 @@ import pytest
 
 from tests.browser.test_ui import Checked
 from tests.demo.kickoff import DEMO_USER, queue_gaps_after, seed_demo
-from tests.demo.world import FlowWorld, start_world
-from tests.fixtures.swarm import Swarm
+from tests.demo.world import FlowWorld
 from tests.fixtures.swarm_procs import QbitDaemon
 from tests.integration.stack import Stack, api_headers, wait_state
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def flow_world(swarm: Swarm, qbit_ours: QbitDaemon, tmp_path: Path) -> Iterator[FlowWorld]:
-    world = start_world(tmp_path / "world", series=6, seed=0, swarm=swarm)
-    yield world
-    world.stop()
 
 
 @pytest.fixture

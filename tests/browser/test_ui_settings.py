@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from tests.browser.test_ui import WIDEST, Checked
+from tests.fixtures.sinks import Sink
 from tests.integration.stack import Stack, api_headers, wait_for
-from tests.integration.test_notify import Sink
 from tests.sims.qbit import QbitSimState, serve_qbit
 
 pytestmark = pytest.mark.slow
@@ -56,13 +56,6 @@ def qbit() -> Iterator[tuple[QbitSimState, str]]:
     base, stop = serve_qbit(state)
     yield state, base
     stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    s = Sink()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -35,20 +35,13 @@ from shared.infra.db import session_scope
 from shared.models.jobs import Job
 from shared.models.metadata import Wanted
 from shared.wanted.service import upsert_wanted
-from tests.demo.world import FlowWorld, same_file, start_world
-from tests.fixtures.swarm import Swarm, api_client
+from tests.demo.world import FlowWorld, same_file
+from tests.fixtures.swarm import api_client
 from tests.fixtures.swarm_procs import QbitDaemon
 from tests.integration.stack import Stack, api_headers, wait_for, wait_state
 from tests.sims.world import Work
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def flow_world(swarm: Swarm, qbit_ours: QbitDaemon, tmp_path: Path) -> Iterator[FlowWorld]:
-    world = start_world(tmp_path / "world", series=6, seed=0, swarm=swarm)
-    yield world
-    world.stop()
 
 
 @pytest.fixture

@@ -26,19 +26,12 @@ from shared.infra.clock import utcnow
 from shared.infra.db import session_scope
 from shared.notify.account import notify_account
 from shared.notify.events import EventKind, notify
+from tests.fixtures.sinks import Sink
 from tests.integration.stack import Stack, api_headers, wait_for, wait_state
-from tests.integration.test_notify import Sink
 
 pytestmark = pytest.mark.slow
 PATH = "/api/v1/settings/notifications"
 HOOK_SECRET = "hook-3d1e0c9b7a"
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    s = Sink()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

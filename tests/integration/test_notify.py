@@ -10,11 +10,7 @@ loopback, sent by a real download-pool worker.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,49 +22,10 @@ from shared.infra.db import session_scope
 from shared.models.jobs import Job
 from shared.notify.account import notify_account
 from shared.notify.events import EventKind, notify
+from tests.fixtures.sinks import Sink
 from tests.integration.stack import Stack, wait_for, wait_state
 
 pytestmark = pytest.mark.slow
-
-
-class Sink:
-    """An HTTP server on loopback keeping every JSON body posted to it; ``failing`` answers 500."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.failing = False
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                if sink.failing:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                sink.received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    s = Sink()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -13,6 +13,17 @@ export function navigate(to: string, replace = false): void {
   window.scrollTo(0, 0);
 }
 
+/** Replace the current page's query parameters in ``changes`` (an empty value removes one), keeping the
+ * others: the list pages keep their filters in the URL, so a reload or a shared link shows the same list. */
+export function setQuery(changes: Record<string, string>): void {
+  const q = new URLSearchParams(route.search);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value) q.set(name, value);
+    else q.delete(name);
+  }
+  navigate(`${route.path}${q.size ? `?${q}` : ""}`, true);
+}
+
 addEventListener("popstate", () => {
   route.path = location.pathname;
   route.search = location.search;
