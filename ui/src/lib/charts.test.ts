@@ -56,9 +56,10 @@ group("frames and paths", () => {
     expect(pathOf(pts, frameOf([pts])!, 200, 100)).toBe("M0.0 100.0 L100.0 0.0 L200.0 50.0");
   });
 
-  it("puts a single reading in the middle", () => {
+  it("draws a single reading as a level line across the chart (a one-point path would be invisible)", () => {
     const one = [{ t: 7, v: 3 }];
-    expect(pathOf(one, frameOf([one])!, 100, 50)).toBe("M50.0 25.0");
+    expect(pathOf(one, frameOf([one])!, 100, 50)).toBe("M0.0 25.0 L100.0 25.0");
+    expect(pathOf([], frameOf([one])!, 100, 50)).toBe("");
   });
 
   it("describes a chart in words", () => {

@@ -61,8 +61,12 @@ export function frameOf(series: readonly Point[][], fromZero = false): Frame | n
 /** An SVG path ("M x y L x y ...") of ``points`` in a ``width`` x ``height`` box (y grows downwards). */
 export function pathOf(points: readonly Point[], frame: Frame, width: number, height: number): string {
   const span = frame.tMax - frame.tMin;
-  const x = (t: number) => (span === 0 ? width / 2 : ((t - frame.tMin) / span) * width);
+  const x = (t: number) => ((t - frame.tMin) / span) * width;
   const y = (v: number) => height - ((v - frame.vMin) / (frame.vMax - frame.vMin)) * height;
+  const last = points[points.length - 1];
+  if (last === undefined) return "";
+  // One moment only (a first reading): a path of one point draws nothing, so show its value as a level line.
+  if (span === 0) return `M0.0 ${y(last.v).toFixed(1)} L${width.toFixed(1)} ${y(last.v).toFixed(1)}`;
   return points.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`).join(" ");
 }
 
