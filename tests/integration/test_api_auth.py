@@ -21,8 +21,10 @@ def client(settings_env: dict[str, str]) -> Iterator[TestClient]:
 
 
 # Open by design: logging in needs no caller, and logging out without a session only clears cookies
-# (tests/integration/test_people_auth.py covers both).
-OPEN = {"/api/v1/auth/login", "/api/v1/auth/logout"}
+# (tests/integration/test_people_auth.py covers both); the first run exists for the visitor before
+# anyone can log in, and is refused once anyone exists or from another machine
+# (tests/integration/test_first_run.py).
+OPEN = {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/first-run"}
 
 
 def _routes() -> list[tuple[str, str]]:
