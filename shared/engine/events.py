@@ -26,6 +26,7 @@ import time
 import uuid
 from typing import Any
 
+import redis
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, object_session
 
@@ -81,19 +82,42 @@ class _Publisher:
                 except queue.Empty:
                     break
             self._send(batch)
+            for _ in batch:
+                q.task_done()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every event put so far has been sent (or dropped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def _send(self, batch: list[dict[str, Any]]) -> None:
+        payloads = [json.dumps(item, separators=(",", ":")) for item in batch]
         try:
-            pipe = get_redis().pipeline(transaction=False)
-            for item in batch:
-                pipe.publish(CHANNEL, json.dumps(item, separators=(",", ":")))
-            pipe.execute()
+            try:
+                self._publish(payloads)
+            except (redis.ConnectionError, redis.TimeoutError, OSError, ValueError):
+                # One more go on a fresh connection: the pool drops a broken one, and a connection that
+                # broke while it was being made (seen as ValueError "I/O operation on closed file")
+                # should not cost a page its event.
+                time.sleep(0.05)
+                self._publish(payloads)
         except Exception as exc:  # noqa: BLE001 - best effort by design (module docstring): drop, say so once a minute
             self.dropped += len(batch)
             if time.monotonic() - self._warned > 60:
                 self._warned = time.monotonic()
                 log.warning("live events not published (%d dropped so far), Redis: %s", self.dropped,
                             type(exc).__name__)
+
+    @staticmethod
+    def _publish(payloads: list[str]) -> None:
+        pipe = get_redis().pipeline(transaction=False)
+        for payload in payloads:
+            pipe.publish(CHANNEL, payload)
+        pipe.execute()
 
 
 _publisher = _Publisher()
@@ -102,6 +126,13 @@ _publisher = _Publisher()
 def emit(item: dict[str, Any]) -> None:
     """Publish ``item`` soon, from the background thread; never blocks, never raises."""
     _publisher.put(item)
+
+
+def wait_idle(timeout: float = 2.0) -> bool:
+    """Block until this process's events are out. For whoever changes the process's settings under a
+    running publisher (the tests switch databases and Redis servers between cases): an event sent
+    while the settings are half changed would be dropped, or sent to the wrong server."""
+    return _publisher.wait_idle(timeout)
 
 
 def note(session: Session, item: dict[str, Any], *, key: str | None = None) -> None:

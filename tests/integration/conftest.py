@@ -19,9 +19,11 @@ from tests.integration.stack import FAST_ENV, Stack
 def reset_singletons() -> None:
     import shared.engine.celery_app
     import shared.infra.redis_client
+    from shared.engine import events
     from shared.infra import db
     from shared.infra.settings import get_settings
 
+    events.wait_idle()  # the publisher thread sends what it holds with the settings it was made under
     get_settings.cache_clear()
     if db._engine is not None:
         db._engine.dispose()

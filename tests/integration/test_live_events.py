@@ -29,12 +29,18 @@ def _subscribe(redis_url: str) -> Any:
     return pubsub
 
 
-def _drain(pubsub: Any, seconds: float) -> list[dict[str, Any]]:
+def _drain(pubsub: Any, seconds: float, want: int | None = None, then: float = 1.0) -> list[dict[str, Any]]:
+    """Every event within ``seconds``; with ``want``, stop waiting ``then`` seconds after that many came.
+
+    Why the long window: the publisher thread may still be sending an earlier test's events (to a
+    Redis that test stopped: connect timeouts) when this one's arrive; only the order counts here."""
     out, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.1)
         if message:
             out.append(json.loads(message["data"]))
+            if want is not None and len(out) == want:
+                deadline = min(deadline, time.monotonic() + then)
     return out
 
 
@@ -52,7 +58,7 @@ def test_only_committed_changes_are_announced(settings_env: dict[str, str]) -> N
         job = s.scalar(select(Job).where(Job.id == kept))
         assert job is not None
         job.state = "dead"
-    seen = _drain(pubsub, 2.0)
+    seen = _drain(pubsub, 20.0, want=2)
     assert [(e["id"], e["state"]) for e in seen] == [(str(kept), "queued"), (str(kept), "dead")]
     assert seen[0] == {"kind": "job", "id": str(kept), "state": "queued", "type": "probe", "queue": "crawl"}
 
