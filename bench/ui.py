@@ -25,6 +25,7 @@ Figures, each over several runs (median and worst):
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import statistics
 from collections.abc import Callable
@@ -198,5 +199,7 @@ def run(stack: Stack, env: dict[str, str], quick: bool) -> dict[str, Any]:
                                   *(truth.titles[i].split()[2].lower() for i in (n // 3, n // 2)),
                                   *(name.lower() for name in series)]))
     figures = measure(base, queries)
-    return {"library_page": {"books": n, "machine_note": "2 cores shared with other sessions and CI"},
+    # The load while it ran, measured (the figures swing with it on a shared two-core machine).
+    return {"library_page": {"books": n, "cpus": os.cpu_count(),
+                             "load_average_1m": round(os.getloadavg()[0], 2)},
             **figures}
