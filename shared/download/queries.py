@@ -21,6 +21,7 @@ class DownloadFilter:
     state: str | None = None
     wanted_id: int | None = None
     obligation: str | None = None  # open | met | at_risk | failed
+    ids: tuple[int, ...] = ()  # only these (a page reading again the rows live events named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ def list_downloads(session: Session, where: DownloadFilter, *, limit: int, after
         stmt = stmt.where(Download.wanted_id == where.wanted_id)
     if where.obligation:
         stmt = stmt.where(Obligation.state == where.obligation)
+    if where.ids:
+        stmt = stmt.where(Download.id.in_(where.ids))
     if after is not None:
         stmt = stmt.where(Download.id < after)
     rows = session.execute(stmt.order_by(Download.id.desc()).limit(limit + 1)).all()

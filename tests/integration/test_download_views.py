@@ -1,7 +1,8 @@
 """What the Downloads page reads and hears, against real PostgreSQL and Redis.
 
 - ``GET /api/v1/downloads`` carries each download's import (verdict, reason, the figures of a
-  rejected recording), so a list needs no request per row;
+  rejected recording), so a list needs no request per row, and ``?id=`` reads the rows live events
+  named in one request;
 - ``GET /api/v1/downloads/{id}/decisions``: why it was grabbed (a wait found by its torrent id, the
   grab by the row), the wedge spent on it; 404 for an unknown download;
 - the live ``download`` event: a monitor cycle (run here with a fake qBittorrent, as in
@@ -80,6 +81,20 @@ def test_the_list_carries_each_import_and_the_record_says_why(seeded: Seeded,
     assert [(s["spendtype"], s["state"]) for s in owing_record["spends"]] == [("personalFL", "done")]
     missing = c.get("/api/v1/downloads/999999/decisions", headers=h)
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_named_downloads_are_read_in_one_request(seeded: Seeded, client: tuple[TestClient, dict[str, str]]) -> None:
+    """``?id=`` (repeated) reads exactly the named downloads, newest first, with the other filters;
+    more than 100 names is a problem+json 422, not a slow query."""
+    c, h = client
+    wanted = [seeded.downloads["wrong"], seeded.downloads["downloading"], 999_999]
+    r = c.get("/api/v1/downloads", headers=h, params={"id": wanted})
+    assert r.status_code == 200, r.text
+    assert [d["id"] for d in r.json()["items"]] == sorted(wanted[:2], reverse=True)
+    one = c.get("/api/v1/downloads", headers=h, params={"id": wanted, "state": "downloading"}).json()["items"]
+    assert [d["id"] for d in one] == [seeded.downloads["downloading"]]
+    too_many = c.get("/api/v1/downloads", headers=h, params={"id": list(range(1, 102))})
+    assert too_many.status_code == 422 and too_many.headers["content-type"].startswith("application/problem+json")
 
 
 def _events(seen: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -285,7 +285,8 @@ export interface paths {
         };
         /**
          * List Downloads
-         * @description Newest first; ``next_cursor`` continues after the last item.
+         * @description Newest first; ``next_cursor`` continues after the last item. ``id`` reads named downloads in
+         *     one request (the Downloads page reads again, at once, every row a cycle's live events named).
          */
         get: operations["list_downloads_api_v1_downloads_get"];
         put?: never;
@@ -4630,6 +4631,8 @@ export interface operations {
                 state?: components["schemas"]["DownloadState"] | null;
                 wanted_id?: number | null;
                 obligation?: components["schemas"]["ObligationState"] | null;
+                /** @description only these downloads (repeat: ?id=3&id=7; at most 100) */
+                id?: number[] | null;
                 limit?: number;
                 cursor?: string | null;
             };
