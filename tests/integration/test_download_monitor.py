@@ -14,7 +14,8 @@ The job body runs in this process, cycle after cycle, with the clock moved by ha
 - a stalled download is re-announced once, then reported, and never touched again;
 - per-torrent share limits are set to "none" while time is owed, and only then;
 - the global share limits are checked at the first cycle and hourly, alerting with what to change;
-- a steady-state cycle costs exactly one qBittorrent call, and an event is notified once, not per cycle;
+- a steady-state cycle costs exactly one qBittorrent call (``download.trackers`` keeps the tracker answers
+  fresh: only seeds that owe time, the newest answer kept), and an event is notified once, not per cycle;
 - a window closing unmet fails the obligation (alert), and seeding on meets it late (resolved);
 - a ``fetched`` row is left to its grab until qBittorrent has held it an hour (then marked added).
 """
@@ -530,3 +531,24 @@ def test_a_tracker_seen_not_working_stops_the_credit_and_raises_the_risk(qbit: F
     checked_run(clock)
     assert obligation(sick_id).seeded_seconds == pytest.approx(3 * CYCLE)
     assert alert("hit_and_run_risk") is None
+
+
+def test_download_trackers_asks_only_seeds_that_owe_time_and_keeps_the_newest_answer(qbit: FakeQbit,
+                                                                                   clock: ManualClock) -> None:
+    owing, met, leeching = info_hash(400), info_hash(401), info_hash(402)
+    owing_id, met_id = grabbed(owing, wanted=False), grabbed(met, wanted=False)
+    grabbed(leeching, wanted=False)
+    qbit.put(view(owing, completion_on=T0))
+    qbit.put(view(met, completion_on=T0 - timedelta(hours=3), seeding_time=REQUIRED + 60))
+    qbit.put(view(leeching, state="downloading", progress=0.5))
+    run(clock)
+    assert obligation(met_id).state == O.MET and obligation(owing_id).state == O.OPEN
+    qbit.tracker_checked.clear()
+    clock.advance(3600)  # every answer is due again
+    report = check(clock)
+    assert qbit.tracker_checked == [owing], "a met obligation and a download owe nothing"
+    assert report["owing"] == 1 and report["kept"] == 1 and download(owing_id).tracker_checked_at == clock.now
+
+    with session_scope() as s:  # an answer older than the stored one (a slow run racing the monitor's)
+        kept = trackers.store(s, [trackers.Answer(owing_id, False, "late", clock.now - timedelta(seconds=5))])
+    assert kept == 0 and download(owing_id).tracker_working is True
