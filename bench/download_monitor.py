@@ -19,8 +19,10 @@ each cycle); every seed's tracker was checked within the last 15 minutes and wor
 cold cycle (the process's first: a full snapshot and the global share limits; over HTTP a 403 and
 a login too) and steady cycles one minute apart by the injected clock.
 
-Calls: ``sync/maindata`` calls per steady cycle (target: one), and tracker checks (``torrents/trackers``,
-at most ``MAMC_TRACKER_CHECKS_PER_CYCLE``, 10, whatever the size). ``db`` figures are the time spent
+Calls: ``sync/maindata`` calls per steady cycle (target: one), and the cycle's tracker checks
+(``torrents/trackers``: only for torrents found complete in the cycle, so none in steady state; the
+seeds' round-robin checks are ``download.trackers``'s, at most ``MAMC_TRACKER_CHECKS_PER_CYCLE`` a
+run). ``db`` figures are the time spent
 in PostgreSQL statements (SQLAlchemy's cursor events: execute, plus the fetch for a select). CPU is
 this process's (PostgreSQL's is not in it; the simulator's is, since it serves from a thread here),
 steadier than wall time on a shared machine.

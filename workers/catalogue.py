@@ -13,6 +13,7 @@ from workers.crawl import tasks as crawl_tasks
 from workers.download import monitor as download_monitor
 from workers.download import spend as download_spend
 from workers.download import tasks as download_tasks
+from workers.download import trackers as download_trackers
 from workers.imports import tasks as import_tasks
 from workers.library import tasks as library_tasks
 from workers.metadata import tasks as metadata_tasks
@@ -28,6 +29,7 @@ def register_all(app: Celery) -> None:
     download_tasks.register(app)
     download_spend.register(app)
     download_monitor.register(app)
+    download_trackers.register(app)
     notify_tasks.register(app)
     import_tasks.register(app)
     connection_tasks.register(app)

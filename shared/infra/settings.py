@@ -154,9 +154,11 @@ class Settings(BaseSettings):
     seeding_risk_grace_seconds: float = Field(600.0, ge=0)
     # A download with no new byte for this long is re-announced; still none after as long again, reported.
     download_stall_seconds: float = Field(1800.0, gt=0)
-    # Tracker checks: the monitor reads the tracker list of each seed owing time about every
-    # tracker_check_seconds, at most tracker_checks_per_cycle per cycle (round-robin, oldest first);
-    # seeding is credited only while the last check says working and is younger than tracker_stale_seconds.
+    # Tracker checks: download.trackers reads the tracker list of each seed owing time about every
+    # tracker_check_seconds, at most tracker_checks_per_cycle per run (round-robin, oldest first; the
+    # monitor asks, within the same bound a cycle, about the seeds with no fresh answer: found complete,
+    # or stale); seeding is credited only while the last check says working and is younger than
+    # tracker_stale_seconds.
     tracker_check_seconds: float = Field(900.0, gt=0)
     tracker_checks_per_cycle: int = Field(10, ge=1, le=1000)
     tracker_stale_seconds: float = Field(2700.0, gt=0)
@@ -200,7 +202,8 @@ class Settings(BaseSettings):
     schedule_account_spend: int = 3600  # the governor's spend run (VIP renewal, upload credit)
     schedule_crawl_auto_search: int = 30 * 60
     schedule_crawl_top_list: int = 0  # off: top lists only run when a person asks for them
-    schedule_download_monitor: int = 60  # download.monitor: one sync/maindata per cycle, plus a few tracker checks
+    schedule_download_monitor: int = 60  # download.monitor: one sync/maindata per steady cycle
+    schedule_tracker_checks: int = 60  # download.trackers: at most tracker_checks_per_cycle tracker lists a run
     schedule_probe_seconds: float = 0.0
     schedule_probe_pool: str = "library_sync"
 
@@ -302,6 +305,10 @@ class Settings(BaseSettings):
         if self.tracker_stale_seconds < self.tracker_check_seconds:
             raise ValueError("MAMC_TRACKER_STALE_SECONDS must be at least MAMC_TRACKER_CHECK_SECONDS (a check "
                              "would go stale before the next one is due, and no seeding would be credited)")
+        if self.schedule_download_monitor > 0 and not 0 < self.schedule_tracker_checks < self.tracker_stale_seconds:
+            raise ValueError("MAMC_SCHEDULE_TRACKER_CHECKS must be more than 0 and less than "
+                             "MAMC_TRACKER_STALE_SECONDS while the monitor runs (seeding is credited only on a "
+                             "fresh tracker check)")
         if self.heartbeat_stale_after < 3 * self.heartbeat_interval:
             raise ValueError("MAMC_HEARTBEAT_STALE_AFTER must be at least 3x MAMC_HEARTBEAT_INTERVAL")
         if self.env == "prod":

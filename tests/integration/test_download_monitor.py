@@ -14,7 +14,8 @@ The job body runs in this process, cycle after cycle, with the clock moved by ha
 - a stalled download is re-announced once, then reported, and never touched again;
 - per-torrent share limits are set to "none" while time is owed, and only then;
 - the global share limits are checked at the first cycle and hourly, alerting with what to change;
-- a steady-state cycle costs exactly one qBittorrent call, and an event is notified once, not per cycle;
+- a steady-state cycle costs exactly one qBittorrent call (``download.trackers`` keeps the tracker answers
+  fresh: only seeds that owe time, the newest answer kept), and an event is notified once, not per cycle;
 - a window closing unmet fails the obligation (alert), and seeding on meets it late (resolved);
 - a ``fetched`` row is left to its grab until qBittorrent has held it an hour (then marked added).
 """
@@ -50,7 +51,7 @@ from shared.wanted.states import WantedReason, WantedState
 from tests.fixtures.qbit_fake import FakeQbit, info_hash, view
 from tests.integration.conftest import reset_singletons
 from workers.context import JobContext
-from workers.download import monitor
+from workers.download import monitor, trackers
 from workers.download.cycle import MonitorMemory
 from workers.download.throttled import Throttled
 
@@ -92,6 +93,22 @@ def run(clock: ManualClock, advance: float = CYCLE) -> dict[str, Any]:
                      worker_host="test", worker_pid=0, lifetime_attempts=1)
     with use_clock(clock):
         return monitor.download_monitor(ctx)
+
+
+def check(clock: ManualClock) -> dict[str, Any]:
+    """One ``download.trackers`` run at the clock's time (no time passes)."""
+    ctx = JobContext(job_id=uuid.uuid4(), job_type="download.trackers", generation=1, attempt=1, correlation_id="t",
+                     phase=None, args=NoArgs(), limiter=RateLimiter(get_redis(), get_settings().limits()),
+                     worker_host="test", worker_pid=0, lifetime_attempts=1)
+    with use_clock(clock):
+        return trackers.download_trackers(ctx)
+
+
+def checked_run(clock: ManualClock, advance: float = CYCLE) -> dict[str, Any]:
+    """A minute of production: the tracker checks due, then a monitor cycle that reads their answers."""
+    clock.advance(advance)
+    report = check(clock)
+    return {**run(clock, 0), "tracker_run": report}
 
 
 def grabbed(h: str, *, wanted: bool = True, state: D = D.DOWNLOADING, content_path: str | None = None) -> int:
@@ -372,9 +389,13 @@ def test_a_steady_state_cycle_costs_exactly_one_call(qbit: FakeQbit, clock: Manu
         grabbed(h, wanted=False)
         qbit.put(view(h, completion_on=T0) if n % 2 else view(h, state="downloading", progress=0.5,
                                                               downloaded_bytes=n))
-    for _ in range(3):  # the 30 seeds' first tracker checks: 10 per cycle (MAMC_TRACKER_CHECKS_PER_CYCLE)
-        run(clock)
+    first = run(clock)  # 30 seeds complete: the monitor asks about 10 (MAMC_TRACKER_CHECKS_PER_CYCLE) ...
+    assert first["tracker_checks"] == 10
+    for _ in range(2):  # ... and download.trackers about the 20 others, 10 a run
+        assert check(clock)["checked"] == 10
     assert qbit.calls["tracker_status"] == 30 and len(set(qbit.tracker_checked)) == 30
+    assert check(clock)["due"] == 0, "every seed was checked within MAMC_TRACKER_CHECK_SECONDS"
+    assert calls_of(qbit, clock) == 1  # the 20 checked after the first cycle: their credit starts from here
     with session_scope() as s:
         before = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())
     for n in range(10):  # within the checks' 15 minutes: one sync/maindata and nothing else
@@ -449,25 +470,29 @@ def test_a_window_closing_unmet_fails_the_obligation_and_seeding_on_meets_it_lat
 
 def test_checks_that_cannot_keep_up_leave_time_uncredited_never_a_false_risk(qbit: FakeQbit, clock: ManualClock,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """One tracker check a cycle for eight seeds: each is asked every eight minutes, its answer stale
-    after five. The time between is not credited (a doubt counts against us), and nothing is reported."""
+    """One tracker check a run for 24 seeds (and one a monitor cycle for a seed whose answer went
+    stale): each is asked about every twelve minutes, its answer stale after five. The time between
+    is not credited (a doubt counts against us), and nothing is reported."""
     for key, value in {"MAMC_TRACKER_CHECKS_PER_CYCLE": "1", "MAMC_TRACKER_CHECK_SECONDS": "120",
                        "MAMC_TRACKER_STALE_SECONDS": "300"}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    hashes = [info_hash(200 + n) for n in range(8)]
+    hashes = [info_hash(200 + n) for n in range(24)]
     for h in hashes:
         grabbed(h, wanted=False)
         qbit.put(view(h, completion_on=T0))
-    reports = [run(clock) for _ in range(24)]
-    assert all(r["tracker_checks"] == 1 for r in reports), "the bound holds whatever is due"
-    assert Counter(qbit.tracker_checked) == dict.fromkeys(hashes, 3), "round-robin: each seed in turn"
-    assert all(r["tracker_unconfirmed"] > 0 for r in reports[8:]), "answers go stale between turns"
+    reports = [checked_run(clock) for _ in range(36)]
+    assert reports[0]["tracker_run"]["checked"] == 0, "nothing seeds yet: the monitor has not seen them"
+    assert all(r["tracker_run"]["checked"] <= 1 and r["tracker_checks"] <= 1 for r in reports), "the bound holds"
+    assert sum(r["tracker_run"]["checked"] for r in reports) == 35, "download.trackers: one every run it had work"
+    checks = Counter(qbit.tracker_checked)
+    assert set(checks) == set(hashes) and min(checks.values()) >= 2, "round-robin: each seed in turn"
+    assert all(r["tracker_unconfirmed"] > 0 for r in reports[12:]), "answers go stale between turns"
     with session_scope() as s:
         obs = list(s.scalars(select(Obligation)))
-    assert len(obs) == 8 and all(ob.state == O.OPEN for ob in obs)
-    # each seed: credited only while its answer was fresh: 5 of every 8 minutes at most
-    assert all(0 < ob.seeded_seconds <= 24 * CYCLE * 5 / 8 for ob in obs), [ob.seeded_seconds for ob in obs]
+    assert len(obs) == 24 and all(ob.state == O.OPEN for ob in obs)
+    # each seed: credited only while its answer was fresh, not all the time
+    assert all(0 < ob.seeded_seconds < 35 * CYCLE for ob in obs), [ob.seeded_seconds for ob in obs]
     assert alert("hit_and_run_risk") is None
 
 
@@ -484,7 +509,7 @@ def test_a_tracker_seen_not_working_stops_the_credit_and_raises_the_risk(qbit: F
     assert obligation(sick_id).seeded_seconds == obligation(well_id).seeded_seconds == pytest.approx(2 * CYCLE)
     qbit.set_tracker(sick, working=False, message="Unregistered torrent")
     assert qbit.torrents[sick].tracker_ok, "sync/maindata's tracker field does not notice"
-    report = run(clock)
+    report = checked_run(clock)
     assert report["tracker_not_working"] == 1
     ob = obligation(sick_id)
     assert ob.seeded_seconds == pytest.approx(2 * CYCLE) and ob.state == O.OPEN
@@ -494,15 +519,36 @@ def test_a_tracker_seen_not_working_stops_the_credit_and_raises_the_risk(qbit: F
         assert row is not None and row.tracker_working is False and row.tracker_message == "Unregistered torrent"
         assert row.tracker_checked_at == clock.now
     for _ in range(5):  # the grace is 300 s in these tests
-        run(clock)
+        checked_run(clock)
     assert obligation(sick_id).state == O.AT_RISK
     assert "its tracker is not working (Unregistered torrent)" in (alert("hit_and_run_risk") or "")
     assert obligation(sick_id).seeded_seconds == pytest.approx(2 * CYCLE)
     assert obligation(well_id).seeded_seconds == pytest.approx(8 * CYCLE), "each torrent's own tracker answer"
 
     qbit.set_tracker(sick, working=True)
-    report = run(clock)
+    report = checked_run(clock)
     assert report["changes"] == {"recovered": 1} and obligation(sick_id).seeded_seconds == pytest.approx(2 * CYCLE)
-    run(clock)
+    checked_run(clock)
     assert obligation(sick_id).seeded_seconds == pytest.approx(3 * CYCLE)
     assert alert("hit_and_run_risk") is None
+
+
+def test_download_trackers_asks_only_seeds_that_owe_time_and_keeps_the_newest_answer(qbit: FakeQbit,
+                                                                                   clock: ManualClock) -> None:
+    owing, met, leeching = info_hash(400), info_hash(401), info_hash(402)
+    owing_id, met_id = grabbed(owing, wanted=False), grabbed(met, wanted=False)
+    grabbed(leeching, wanted=False)
+    qbit.put(view(owing, completion_on=T0))
+    qbit.put(view(met, completion_on=T0 - timedelta(hours=3), seeding_time=REQUIRED + 60))
+    qbit.put(view(leeching, state="downloading", progress=0.5))
+    run(clock)
+    assert obligation(met_id).state == O.MET and obligation(owing_id).state == O.OPEN
+    qbit.tracker_checked.clear()
+    clock.advance(3600)  # every answer is due again
+    report = check(clock)
+    assert qbit.tracker_checked == [owing], "a met obligation and a download owe nothing"
+    assert report["owing"] == 1 and report["kept"] == 1 and download(owing_id).tracker_checked_at == clock.now
+
+    with session_scope() as s:  # an answer older than the stored one (a slow run racing the monitor's)
+        kept = trackers.store(s, [trackers.Answer(owing_id, False, "late", clock.now - timedelta(seconds=5))])
+    assert kept == 0 and download(owing_id).tracker_working is True

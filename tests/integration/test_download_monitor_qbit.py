@@ -36,7 +36,7 @@ from tests.integration.conftest import reset_singletons
 from tests.sims.mam import build_torrent, torrent_file, write_content
 from tests.sims.qbit import QbitSimState, read, serve_qbit
 from workers.context import JobContext
-from workers.download import monitor
+from workers.download import monitor, trackers
 from workers.download.cycle import MonitorMemory
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -62,13 +62,19 @@ def qbit(settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
     assert not forbidden, f"the monitor asked qBittorrent to {forbidden}"
 
 
-def run(clock: ManualClock, seconds: float = 60) -> dict[str, Any]:
+def _ctx(job_type: str) -> JobContext[NoArgs]:
+    return JobContext(job_id=uuid.uuid4(), job_type=job_type, generation=1, attempt=1, correlation_id="t",
+                      phase=None, args=NoArgs(), limiter=RateLimiter(get_redis(), get_settings().limits()),
+                      worker_host="test", worker_pid=0, lifetime_attempts=1)
+
+
+def run(clock: ManualClock, seconds: float = 60, *, checks: bool = False) -> dict[str, Any]:
+    """A monitor cycle ``seconds`` later; ``checks``: ``download.trackers`` runs first, at the same time."""
     clock.advance(seconds)
-    ctx = JobContext(job_id=uuid.uuid4(), job_type="download.monitor", generation=1, attempt=1, correlation_id="t",
-                     phase=None, args=NoArgs(), limiter=RateLimiter(get_redis(), get_settings().limits()),
-                     worker_host="test", worker_pid=0, lifetime_attempts=1)
     with use_clock(clock):
-        return monitor.download_monitor(ctx)
+        if checks:
+            trackers.download_trackers(_ctx("download.trackers"))
+        return monitor.download_monitor(_ctx("download.monitor"))
 
 
 def test_a_real_client_cycle_costs_one_http_call_and_a_removed_torrent_comes_back_through_torrents_add(
@@ -142,7 +148,8 @@ def test_a_refused_login_parks_the_monitor_on_the_qbit_gate_without_trying_again
 
 def test_tracker_lists_are_read_a_bounded_few_per_cycle_and_an_outage_stops_the_credit(
         qbit: QbitSimState, monkeypatch: pytest.MonkeyPatch) -> None:
-    """25 seeds added by hand, at most 10 tracker lists per cycle, each seed asked every 3 minutes; a
+    """25 seeds added by hand, at most 10 tracker lists a minute (the monitor's for the torrents it
+    adopts, then ``download.trackers``'s), each seed asked every 3 minutes; a
     tracker outage (``torrents/trackers``: "Connection refused", while ``sync/maindata`` still names the
     tracker) stops every seed's credit within a round and raises the risk; its end resumes the credit."""
     for key, value in {"MAMC_TRACKER_CHECKS_PER_CYCLE": "10", "MAMC_TRACKER_CHECK_SECONDS": "180",
@@ -156,13 +163,15 @@ def test_tracker_lists_are_read_a_bounded_few_per_cycle_and_an_outage_stops_the_
 
     def cycle() -> tuple[dict[str, Any], list[str]]:
         seen = len(state.log)
-        report = run(clock)
+        report = run(clock, checks=True)
         calls = state.log[seen:]
         assert sum(1 for c in calls if c.route == "sync/maindata" and c.status == 200) == 1
         return report, [c.params["hash"] for c in calls if c.route == "torrents/trackers"]
 
     asked = [cycle()[1] for _ in range(6)]
-    assert [len(a) for a in asked] == [10, 10, 5, 10, 10, 5], "a bounded round-robin, each seed every 3 min"
+    # the monitor asks about 10 of the 25 it adopts; a minute later download.trackers about 10 more and
+    # the monitor about the 5 still unanswered; then download.trackers alone, each seed every 3 min
+    assert [len(a) for a in asked] == [10, 15, 0, 10, 10, 5], "a bounded round-robin"
     assert set(asked[0] + asked[1] + asked[2]) == set(hashes)
     with session_scope() as s:
         before = dict(s.execute(select(Obligation.download_id, Obligation.seeded_seconds)).all())

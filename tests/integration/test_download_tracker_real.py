@@ -1,8 +1,8 @@
 """Seeding credit follows the real tracker: opentracker killed mid-seeding, then started again.
 
 Real parts: the swarm's opentracker and the project's qbittorrent-nox 4.5.2 (``tests/fixtures/swarm.py``),
-the monitor's job body with the pool's own client (``QbitClient`` on qbittorrent-api), PostgreSQL and
-Redis; the monitor's clock is injected (a cycle a minute), qBittorrent's is real.
+the monitor's and ``download.trackers``'s job bodies with the pool's own client (``QbitClient`` on
+qbittorrent-api), PostgreSQL and Redis; the monitor's clock is injected (a cycle a minute), qBittorrent's is real.
 
 What it shows on the real daemon: after opentracker dies, qBittorrent's next announce fails and its
 tracker list says so (status 4, "Connection refused"), while ``sync/maindata``'s ``tracker`` field still
@@ -40,7 +40,7 @@ from tests.fixtures.swarm import Swarm, api_client
 from tests.fixtures.swarm_procs import QbitDaemon
 from tests.integration.conftest import reset_singletons
 from workers.context import JobContext
-from workers.download import monitor
+from workers.download import monitor, trackers
 from workers.download.cycle import MonitorMemory
 
 pytestmark = pytest.mark.slow
@@ -94,14 +94,18 @@ def test_the_credit_stops_while_opentracker_is_down_and_resumes_when_it_is_back(
               and found[0].progress == 1 and found[0].state in SEEDING_STATES and _tracker_status(api, h) == 2, 60)
         clock = ManualClock(utcnow())
 
+        def ctx(job_type: str) -> JobContext[NoArgs]:
+            return JobContext(job_id=uuid.uuid4(), job_type=job_type, generation=1, attempt=1,
+                              correlation_id="t", phase=None, args=NoArgs(),
+                              limiter=RateLimiter(get_redis(), get_settings().limits()), worker_host="test",
+                              worker_pid=0, lifetime_attempts=1)
+
         def run() -> dict[str, Any]:
+            """A minute: ``download.trackers``'s checks due, then a monitor cycle reading their answers."""
             clock.advance(CYCLE)
-            ctx = JobContext(job_id=uuid.uuid4(), job_type="download.monitor", generation=1, attempt=1,
-                             correlation_id="t", phase=None, args=NoArgs(),
-                             limiter=RateLimiter(get_redis(), get_settings().limits()), worker_host="test",
-                             worker_pid=0, lifetime_attempts=1)
             with use_clock(clock):
-                return monitor.download_monitor(ctx)
+                checks = trackers.download_trackers(ctx("download.trackers"))
+                return {**monitor.download_monitor(ctx("download.monitor")), "checks": checks}
 
         def ledger() -> tuple[float, str, str | None]:
             with session_scope() as s:
@@ -111,10 +115,11 @@ def test_the_credit_stops_while_opentracker_is_down_and_resumes_when_it_is_back(
                 return ob.seeded_seconds, ob.state, ob.risk_reason
 
         first = run()
-        assert first["adopted"] == 1 and first["tracker_checks"] == 1
+        assert first["adopted"] == 1 and first["tracker_checks"] == 1, "the monitor asks about a torrent it adopts"
         for _ in range(3):
             report = run()
-            assert report["credited_s"] == CYCLE and report["tracker_checks"] == 1
+            assert report["credited_s"] == CYCLE and report["checks"]["checked"] == 1
+            assert report["tracker_checks"] == 0, "later checks are download.trackers's"
         seeded, state, _ = ledger()
         assert state == ObligationState.OPEN and seeded >= 3 * CYCLE
 

@@ -68,6 +68,11 @@ def test_the_tracker_checks_come_from_settings_and_a_check_may_not_go_stale_befo
         _settings(tracker_check_seconds=1800, tracker_stale_seconds=900)
     with pytest.raises(ValidationError):
         _settings(tracker_checks_per_cycle=0)
+    with pytest.raises(ValidationError, match="MAMC_SCHEDULE_TRACKER_CHECKS"):
+        _settings(schedule_tracker_checks=0)  # no check would ever be fresh: no seeding credited
+    with pytest.raises(ValidationError, match="MAMC_SCHEDULE_TRACKER_CHECKS"):
+        _settings(schedule_tracker_checks=3000)  # each answer stale (2,700 s) before the next run
+    assert _settings(schedule_tracker_checks=0, schedule_download_monitor=0).schedule_tracker_checks == 0
 
 
 def test_a_window_shorter_than_the_seeding_owed_is_refused() -> None:

@@ -120,7 +120,7 @@ def test_beat_schedule_is_built_from_the_declarations() -> None:
     entries = {p.name: p for p in periodic_jobs(_settings(schedule_probe_seconds=30, schedule_probe_pool="crawl"))}
     assert set(entries) == {"library-sync", "metadata-refresh", "gaps-detect", "probe-drill",
                             "account-refresh", "crawl-auto-search", "account-spend",
-                            "download-monitor"}
+                            "download-monitor", "download-trackers"}
     assert entries["library-sync"].job_type == LIBRARY_SYNC.name and entries["library-sync"].every == 6 * 3600
     assert entries["probe-drill"].args == {"pool": "crawl"} and entries["probe-drill"].every == 30
     off = {p.name for p in periodic_jobs(_settings(schedule_library_sync=0))}

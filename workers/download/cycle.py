@@ -1,9 +1,11 @@
 """One monitor cycle: qBittorrent's view of our category reconciled with the ``downloads`` rows.
 
-One ``client.snapshot()`` (an incremental ``sync/maindata``) per cycle, and the tracker lists of a
-few seeds that owe time (``tracker_status``: at most ``tracker_checks_per_cycle``, each seed about
-every ``tracker_check_s``; ``shared/download/tracker_checks.py``). Any other call is made only when
-something needs it: a ``has`` for a torrent that just left the view, one ``reannounce`` for the
+One ``client.snapshot()`` (an incremental ``sync/maindata``) per cycle. Any other call is made only
+when something needs it: the tracker lists of the seeds owing time with no fresh answer
+(``tracker_status``, at most ``tracker_checks_per_cycle``: a torrent found complete, whose history
+is credited at the opening only on a fresh "working", or one whose answer went stale while the
+workers were down; keeping the answers fresh is ``download.trackers``'s round-robin,
+workers/download/trackers.py), a ``has`` for a torrent that just left the view, one ``reannounce`` for the
 downloads that stalled this cycle, one ``set_no_share_limits`` for those whose limits are not
 "none" while they owe seeding time, an ``add_torrent`` per vanished torrent re-added, and the global
 share limits at a process's first cycle and hourly.
@@ -202,11 +204,12 @@ class Cycle:
 
     def _check_trackers(self, recs: list[DownRec], torrents: dict[str, TorrentView],
                         new: list[TorrentView]) -> None:
-        """Read the tracker lists of the seeds owing time whose check is due, a bounded number per cycle.
-
-        Owing: an obligation not met yet, or complete now without one (it opens this cycle, and its
-        history is credited only on a fresh "working"). Checked before the rows are reconciled, so
-        this cycle's ticks use the answers."""
+        """Read the tracker lists of the seeds owing time that have no fresh answer, a bounded
+        number per cycle: never checked (complete now, or new to us: the history qBittorrent counted
+        is credited at the opening only on a fresh "working"), or checked longer ago than an answer
+        vouches for (after an outage of the workers, before ``download.trackers`` has caught up).
+        ``download.trackers`` keeps the answers fresh, so a steady cycle asks nothing. Checked
+        before the rows are reconciled, so this cycle's ticks use the answers."""
         candidates: list[tuple[str, datetime | None]] = []
         by_hash: dict[str, DownRec] = {}
         for rec in recs:
@@ -216,8 +219,9 @@ class Cycle:
                 continue
             by_hash[view.info_hash] = rec
             owing = rec.ob.state != ObligationState.MET if rec.ob is not None else is_complete(view)
-            if owing:
-                candidates.append((view.info_hash, rec.tracker_checked_at))
+            at = rec.tracker_checked_at
+            if owing and (at is None or (self.now - at).total_seconds() > self.config.tracker_stale_s):
+                candidates.append((view.info_hash, at))
         candidates += [(v.info_hash, None) for v in new if v.state in SEEDING_STATES and is_complete(v)]
         cfg = self.config
         waiting = trk.due(candidates, self.now, check_s=cfg.tracker_check_s, limit=len(candidates))

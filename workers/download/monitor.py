@@ -3,7 +3,8 @@
 The cycle itself is ``workers/download/cycle.py``. What a worker process keeps between cycles is
 :data:`MEMORY` (when it last read qBittorrent's global share limits: empty in a new process, so
 each start-up checks them) and, inside the client, the ``sync/maindata`` rid that makes a
-steady-state cycle cost one call (plus the few tracker checks due; the last answers are on the rows).
+steady-state cycle cost one call (the tracker checks are ``download.trackers``'s; their answers are
+on the rows).
 
 The client comes from :data:`ClientFactory`, asked on every cycle with the job's ``qbit``
 slot-taker. The pool's (:func:`pool_client`) is the one ``download.grab`` uses,
@@ -59,10 +60,15 @@ def set_client_factory(factory: ClientFactory | None) -> None:
     _factory = factory or pool_client
 
 
+def client(take_slot: TakeSlot) -> AbstractContextManager[TorrentClient]:
+    """The qBittorrent client of a cycle (and of a ``download.trackers`` run: workers/download/trackers.py)."""
+    return _factory(take_slot)
+
+
 def download_monitor(ctx: JobContext[NoArgs]) -> dict[str, Any]:
     """One cycle: every torrent of our category reconciled with its row; the report is the result."""
-    with _factory(lambda: ctx.throttle("qbit")) as client, session_scope() as s:
-        report = run_cycle(s, client, utcnow(), MonitorConfig.from_settings(get_settings()), MEMORY)
+    with client(lambda: ctx.throttle("qbit")) as qbit, session_scope() as s:
+        report = run_cycle(s, qbit, utcnow(), MonitorConfig.from_settings(get_settings()), MEMORY)
     return report.result()
 
 
