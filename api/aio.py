@@ -9,11 +9,14 @@ and ``/readyz`` can say so.
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.engine import make_url
@@ -25,6 +28,7 @@ from shared.infra.settings import Settings
 class AsyncResources:
     pg: AsyncConnectionPool[Any]
     redis: AsyncRedis[bytes]
+    recency: RecentUse
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -32,18 +36,47 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class RecentUse:
+    """The pool's checkout check, made only for a connection that has been idle a while.
+
+    A checkout check is one round trip (like SQLAlchemy's pre-ping), so that after a PostgreSQL
+    restart no request is handed a dead connection. Under load a connection comes back to the pool
+    and goes out again within milliseconds, and the round trip was ~8 % of the gateway's CPU per
+    ``POST /api/v1/jobs`` (``bench/api_profile.py``) plus a PostgreSQL round trip for nothing. A
+    connection returned less than ``recent_s`` ago goes out unchecked. One that died in that moment
+    (a restart within it) fails its statement; the caller then calls :meth:`forget`, so every
+    connection is checked again at its next checkout, and asks again (``api/enqueue.py``).
+    """
+
+    def __init__(self, recent_s: float = 1.0) -> None:
+        self.recent_s = recent_s
+        self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def returned(self, conn: AsyncConnection[Any]) -> None:
+        """The pool's ``reset`` hook: called as each connection comes back, in the idle state."""
+        self._returned[conn] = time.monotonic()
+
+    def forget(self) -> None:
+        """A pooled connection was found dead: trust none returned before now."""
+        self._returned.clear()
+
+    async def check(self, conn: AsyncConnection[Any]) -> None:
+        at = self._returned.pop(conn, None)
+        if at is None or time.monotonic() - at >= self.recent_s:
+            await AsyncConnectionPool.check_connection(conn)
+
+
 def open_resources(settings: Settings) -> AsyncResources:
     assert settings.database_url and settings.redis_url
+    recency = RecentUse()
     pg: AsyncConnectionPool[Any] = AsyncConnectionPool(
         libpq_url(settings.database_url), min_size=4, max_size=10, open=False, timeout=2.0,
         kwargs={"application_name": "mamc:api-async", "connect_timeout": 5},
-        # One cheap round trip per checkout, like SQLAlchemy's pre-ping: after a PostgreSQL
-        # restart no request is handed a dead connection.
-        check=AsyncConnectionPool.check_connection,
+        check=recency.check, reset=recency.returned,
     )
     redis = AsyncRedis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3,
                                 health_check_interval=15)
-    return AsyncResources(pg, redis)
+    return AsyncResources(pg, redis, recency)
 
 
 @asynccontextmanager

@@ -11,14 +11,15 @@ message is the same ``shared.engine.wire`` one, so the two paths cannot drift ap
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from psycopg import OperationalError
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert, psycopg
 
 from shared.engine.dispatch import Dispatch, queue_commands
@@ -45,6 +46,13 @@ _INSERT_SQL: str = (
 )
 
 
+_SELECT_SQL: str = (
+    select(_TABLE).where(_TABLE.c.id == bindparam("id", type_=_TABLE.c.id.type))
+    .compile(dialect=psycopg.dialect())  # type: ignore[no-untyped-call]
+    .string
+)
+
+
 class Row:
     """A returned jobs row with attribute access, as ``JobOut.of`` reads it."""
 
@@ -60,13 +68,36 @@ class Row:
             raise AttributeError(name) from None
 
 
-async def insert_job(pool: AsyncConnectionPool[Any], new: NewJob) -> Row | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING *; None on a conflict (the caller falls back)."""
+async def insert_job(pool: AsyncConnectionPool[Any], new: NewJob,
+                     distrust: Callable[[], None] = lambda: None) -> Row | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING *; None on a conflict (the caller falls back).
+
+    A connection the pool handed out unchecked (``api/aio.py`` ``RecentUse``) may have died in a
+    PostgreSQL restart since its last use: its statement fails with ``OperationalError`` and the
+    pool drops it. Then ``distrust()`` makes the pool check every connection at checkout again, and
+    the INSERT is asked once more, on a connection that answered its check. It is idempotent: the
+    job's id is chosen here, so if the first one was committed before its connection died, the
+    second conflicts on the id and the row is read back instead. A second failure is the caller's
+    (a 503 problem).
+    """
     params = {**_DEFAULTS, **new.values, "args": Jsonb(new.values["args"])}
+    try:
+        return await _insert(pool, params, read_back=False)
+    except OperationalError as exc:
+        log.info("a pooled connection failed (%s); the job is inserted again on a checked one",
+                 type(exc).__name__)
+        distrust()
+        return await _insert(pool, params, read_back=True)
+
+
+async def _insert(pool: AsyncConnectionPool[Any], params: dict[str, Any], *, read_back: bool) -> Row | None:
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(_INSERT_SQL, params)  # the pool commits when the block exits cleanly
         row = await cur.fetchone()
+        if row is None and read_back:
+            await cur.execute(_SELECT_SQL, {"id": params["id"]})
+            row = await cur.fetchone()
     return Row(row) if row is not None else None
 
 

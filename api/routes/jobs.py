@@ -44,7 +44,7 @@ async def create(body: JobIn, request: Request) -> Response:
         return await run_in_threadpool(_create_in_thread, body, request)
     new = _validated(body, request, dedupe)
     try:
-        row = await enqueue.insert_job(resources.pg, new)
+        row = await enqueue.insert_job(resources.pg, new, distrust=resources.recency.forget)
     except PoolTimeout:
         # Nothing was sent: the async pool had no connection to give within its timeout (it is
         # still backing off after a PostgreSQL restart, or saturated). The ledger's own path
