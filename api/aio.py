@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.engine import make_url
 
+from shared.infra.db import PING_AFTER_IDLE
 from shared.infra.settings import Settings
 
 
@@ -43,12 +44,13 @@ class RecentUse:
     restart no request is handed a dead connection. Under load a connection comes back to the pool
     and goes out again within milliseconds, and the round trip was ~8 % of the gateway's CPU per
     ``POST /api/v1/jobs`` (``bench/api_profile.py``) plus a PostgreSQL round trip for nothing. A
-    connection returned less than ``recent_s`` ago goes out unchecked. One that died in that moment
+    connection returned less than ``recent_s`` ago (the workers' window, ``PING_AFTER_IDLE``) goes
+    out unchecked. One that died in that moment
     (a restart within it) fails its statement; the caller then calls :meth:`forget`, so every
     connection is checked again at its next checkout, and asks again (``api/enqueue.py``).
     """
 
-    def __init__(self, recent_s: float = 1.0) -> None:
+    def __init__(self, recent_s: float = PING_AFTER_IDLE) -> None:
         self.recent_s = recent_s
         self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
