@@ -45,9 +45,9 @@ class RecentUse:
     and goes out again within milliseconds, and the round trip was ~8 % of the gateway's CPU per
     ``POST /api/v1/jobs`` (``bench/api_profile.py``) plus a PostgreSQL round trip for nothing. A
     connection returned less than ``recent_s`` ago (the workers' window, ``PING_AFTER_IDLE``) goes
-    out unchecked. One that died in that moment
-    (a restart within it) fails its statement; the caller then calls :meth:`forget`, so every
-    connection is checked again at its next checkout, and asks again (``api/enqueue.py``).
+    out unchecked. One that died in that moment (a restart within it) fails its statement; the
+    caller then calls :meth:`forget`, so every connection is checked again at its next checkout,
+    and asks again (``api/enqueue.py``).
     """
 
     def __init__(self, recent_s: float = PING_AFTER_IDLE) -> None:

@@ -30,6 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.download.torrents import TrackerStatus
+
+#: How much of qBittorrent's tracker message is kept on the row.
+MESSAGE_MAX = 500
+
 
 class Tracker(StrEnum):
     WORKING = "working"  # the last check said working, and is fresh
@@ -65,12 +70,25 @@ def check_of(working: bool | None, message: str | None, checked_at: datetime | N
     return TrackerCheck(working, message or "", checked_at)
 
 
+def answered(status: TrackerStatus, at: datetime) -> TrackerCheck | None:
+    """What a ``torrents/trackers`` answer read at ``at`` leaves on the row; None: no news (not
+    contacted yet, an announce under way), nothing to store."""
+    if status.working is None:
+        return None
+    return TrackerCheck(status.working, status.message[:MESSAGE_MAX], at)
+
+
+def fresh(checked_at: datetime | None, now: datetime, stale_s: float) -> bool:
+    """Whether an answer stored at ``checked_at`` still vouches for the tracker at ``now``."""
+    return checked_at is not None and (now - checked_at).total_seconds() <= stale_s
+
+
 def tracker_seen(check: TrackerCheck | None, now: datetime, stale_s: float) -> TrackerSeen:
     if check is None:
         return TrackerSeen(Tracker.UNCONFIRMED, "its tracker has not been checked yet")
     if not check.working:
         return TrackerSeen(Tracker.NOT_WORKING, f"its tracker is not working ({check.message or 'no message'})")
-    if (now - check.checked_at).total_seconds() > stale_s:
+    if not fresh(check.checked_at, now, stale_s):
         return TrackerSeen(Tracker.UNCONFIRMED, "its tracker has not been seen working since "
                                                 f"{check.checked_at.isoformat(timespec='minutes')}")
     return WORKING

@@ -37,6 +37,7 @@ from sqlalchemy import func, select, text
 from shared.download.grabs import store_torrent, torrent_bytes
 from shared.download.states import DownloadState, ObligationState
 from shared.download.torrents import ShareLimits
+from shared.download.tracker_checks import TrackerCheck
 from shared.engine.jobtypes import NoArgs
 from shared.engine.ratelimit import RateLimiter
 from shared.infra.alerts import open_alert
@@ -550,5 +551,5 @@ def test_download_trackers_asks_only_seeds_that_owe_time_and_keeps_the_newest_an
     assert report["owing"] == 1 and report["kept"] == 1 and download(owing_id).tracker_checked_at == clock.now
 
     with session_scope() as s:  # an answer older than the stored one (a slow run racing the monitor's)
-        kept = trackers.store(s, [trackers.Answer(owing_id, False, "late", clock.now - timedelta(seconds=5))])
+        kept = trackers.store(s, {owing_id: TrackerCheck(False, "late", clock.now - timedelta(seconds=5))})
     assert kept == 0 and download(owing_id).tracker_working is True

@@ -219,9 +219,8 @@ class Cycle:
                 continue
             by_hash[view.info_hash] = rec
             owing = rec.ob.state != ObligationState.MET if rec.ob is not None else is_complete(view)
-            at = rec.tracker_checked_at
-            if owing and (at is None or (self.now - at).total_seconds() > self.config.tracker_stale_s):
-                candidates.append((view.info_hash, at))
+            if owing and not trk.fresh(rec.tracker_checked_at, self.now, self.config.tracker_stale_s):
+                candidates.append((view.info_hash, rec.tracker_checked_at))
         candidates += [(v.info_hash, None) for v in new if v.state in SEEDING_STATES and is_complete(v)]
         cfg = self.config
         waiting = trk.due(candidates, self.now, check_s=cfg.tracker_check_s, limit=len(candidates))
@@ -233,9 +232,10 @@ class Cycle:
                 status = self.client.tracker_status(info_hash)
             except NotFound:  # gone since the snapshot: the next one says so
                 continue
-            if status.working is None:
-                continue  # no news (not contacted yet, announcing): first in line next cycle
-            check = self.checked[info_hash] = trk.TrackerCheck(status.working, status.message[:500], self.now)
+            check = trk.answered(status, self.now)
+            if check is None:
+                continue  # no news: first in line next cycle
+            self.checked[info_hash] = check
             held = by_hash.get(info_hash)
             if held is not None:  # kept on the row (an adopted torrent's row takes it when it is made)
                 held.tracker_working, held.tracker_message, held.tracker_checked_at = (check.working, check.message,
@@ -257,8 +257,7 @@ class Cycle:
         if fresh is not None:
             rec.tracker_working, rec.tracker_message, rec.tracker_checked_at = (fresh.working, fresh.message,
                                                                                 fresh.checked_at)
-        elif rec.tracker_working and rec.tracker_checked_at is not None \
-                and (self.now - rec.tracker_checked_at).total_seconds() <= self.config.tracker_stale_s:
+        elif rec.tracker_working and trk.fresh(rec.tracker_checked_at, self.now, self.config.tracker_stale_s):
             return trk.WORKING  # the common case, without building the check
         check = trk.check_of(rec.tracker_working, rec.tracker_message, rec.tracker_checked_at)
         return trk.tracker_seen(check, self.now, self.config.tracker_stale_s)

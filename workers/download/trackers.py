@@ -20,7 +20,6 @@ the next cycle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,14 +41,6 @@ from workers.context import JobContext
 from workers.download import monitor
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    download_id: int
-    working: bool
-    message: str
-    checked_at: datetime
-
-
 def owing_seeds(session: Session) -> list[tuple[int, str, datetime | None]]:
     """(download id, info-hash, last check) of every row seeding with its obligation not met."""
     rows = session.execute(
@@ -60,13 +51,14 @@ def owing_seeds(session: Session) -> list[tuple[int, str, datetime | None]]:
     return [(row.id, row.info_hash, row.tracker_checked_at) for row in rows if row.info_hash]
 
 
-def store(session: Session, answers: list[Answer]) -> int:
-    """Keep each answer on its row unless a newer one is there already; returns how many were kept."""
+def store(session: Session, answers: dict[int, trk.TrackerCheck]) -> int:
+    """Keep each answer (by download id) on its row unless a newer one is there already; returns how
+    many were kept."""
     kept = 0
-    for a in answers:
+    for download_id, a in answers.items():
         result = session.execute(
             update(Download)
-            .where(Download.id == a.download_id,
+            .where(Download.id == download_id,
                    or_(Download.tracker_checked_at.is_(None), Download.tracker_checked_at < a.checked_at))
             .values(tracker_working=a.working, tracker_message=a.message, tracker_checked_at=a.checked_at))
         kept += int(getattr(result, "rowcount", 0) or 0)
@@ -81,23 +73,23 @@ def download_trackers(ctx: JobContext[NoArgs]) -> dict[str, Any]:
     by_hash = {info_hash: download_id for download_id, info_hash, _ in seeds}
     waiting = trk.due([(info_hash, at) for _, info_hash, at in seeds], utcnow(),
                       check_s=settings.tracker_check_seconds, limit=len(seeds))
-    answers: list[Answer] = []
+    answers: dict[int, trk.TrackerCheck] = {}
     no_news = gone = 0
     with monitor.client(lambda: ctx.throttle("qbit")) as client:
         for info_hash in waiting[:settings.tracker_checks_per_cycle]:
             try:
-                status = client.tracker_status(info_hash)
+                check = trk.answered(client.tracker_status(info_hash), utcnow())
             except NotFound:  # removed since the monitor last looked: its next cycle says so
                 gone += 1
                 continue
-            if status.working is None:
-                no_news += 1  # not contacted yet, or announcing: first in line next run
+            if check is None:
+                no_news += 1  # first in line next run
                 continue
-            answers.append(Answer(by_hash[info_hash], status.working, status.message[:500], utcnow()))
+            answers[by_hash[info_hash]] = check
     with session_scope() as s:
         kept = store(s, answers)
     return {"owing": len(seeds), "due": len(waiting), "checked": len(answers) + no_news + gone, "kept": kept,
-            "not_working": sum(not a.working for a in answers), "no_news": no_news, "gone": gone,
+            "not_working": sum(not a.working for a in answers.values()), "no_news": no_news, "gone": gone,
             "behind": max(0, len(waiting) - settings.tracker_checks_per_cycle)}
 
 
