@@ -93,7 +93,7 @@ async def insert_job(pool: AsyncConnectionPool[Any], new: NewJob,
 async def _insert(pool: AsyncConnectionPool[Any], params: dict[str, Any], *, read_back: bool) -> Row | None:
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(_INSERT_SQL, params)  # the pool commits when the block exits cleanly
+        await cur.execute(_INSERT_SQL, params)  # autocommit (api/aio.py): committed when it returns
         row = await cur.fetchone()
         if row is None and read_back:
             await cur.execute(_SELECT_SQL, {"id": params["id"]})

@@ -36,6 +36,7 @@ class Base(DeclarativeBase):
 
 _engine: Engine | None = None
 _engine_pid: int | None = None
+_autocommit_engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 _role = "mamcrawler"
 
@@ -56,23 +57,48 @@ def database_url() -> str:
 
 
 def engine() -> Engine:
-    global _engine, _engine_pid, _sessionmaker
+    global _engine, _engine_pid, _sessionmaker, _autocommit_engine
     if _engine is None or _engine_pid != os.getpid():
-        _engine = create_engine(
-            database_url(),
-            pool_pre_ping=False,  # _ping_if_idle below: the same check, skipped for a connection just used
-            # Big enough for the API's threadpool under load: overflow connections are closed on
-            # return, and reconnecting per request was measured as a visible share of its CPU.
-            pool_size=20,
-            max_overflow=20,
-            pool_recycle=1800,
-            connect_args={"application_name": f"mamc:{_role}", "connect_timeout": 5},
-        )
-        event.listen(_engine, "checkout", _ping_if_idle)
-        event.listen(_engine, "checkin", _stamp_checkin)
+        # Big enough for the API's threadpool under load: overflow connections are closed on
+        # return, and reconnecting per request was measured as a visible share of its CPU.
+        _engine = _new_engine(pool_size=20, max_overflow=20)
+        _autocommit_engine = None
         _engine_pid = os.getpid()
         _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
     return _engine
+
+
+def _new_engine(**options: Any) -> Engine:
+    made = create_engine(
+        database_url(),
+        pool_pre_ping=False,  # _ping_if_idle below: the same check, skipped for a connection just used
+        pool_recycle=1800,
+        connect_args={"application_name": f"mamc:{_role}", "connect_timeout": 5},
+        **options,
+    )
+    event.listen(made, "checkout", _ping_if_idle)
+    event.listen(made, "checkin", _stamp_checkin)
+    return made
+
+
+def autocommit_engine() -> Engine:
+    """An engine whose connections are always in autocommit, for :func:`autocommit`.
+
+    Why its own pool: switching a pooled connection into autocommit at checkout and back at
+    checkin, and the rollback on return, were a third of the CPU of a one-statement write (122 →
+    83 µs for a ``SELECT 1`` here), and the ledger makes three per job (claim, success, a probe's
+    effect): the ledgered probe's throughput rose about 15 % (``bench.engine``). Here the connections
+    stay in autocommit and the pool resets nothing on return. A transaction a block opened itself (a
+    ``BEGIN`` sent through the driver) still ends with the block: closing the SQLAlchemy connection
+    rolls back its implicit transaction, and psycopg sends that ROLLBACK only when one is open
+    (``tests/integration/test_db_autocommit.py``).
+    """
+    global _autocommit_engine
+    engine()  # a fork drops both engines together
+    if _autocommit_engine is None:
+        _autocommit_engine = _new_engine(isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                         pool_size=5, max_overflow=20)
+    return _autocommit_engine
 
 
 #: A connection returned to the pool less than this long ago is handed out without a ping, as
@@ -103,10 +129,26 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def reset_after_fork() -> None:
     """Forget the parent's engine without closing its sockets (they belong to the parent)."""
-    global _engine, _engine_pid, _sessionmaker
-    if _engine is not None and _engine_pid != os.getpid():
-        _engine.dispose(close=False)
+    global _engine, _engine_pid, _sessionmaker, _autocommit_engine
+    if _engine_pid != os.getpid():
+        for inherited in (_engine, _autocommit_engine):
+            if inherited is not None:
+                inherited.dispose(close=False)
     _engine = None
+    _autocommit_engine = None
+    _engine_pid = None
+    _sessionmaker = None
+
+
+def dispose() -> None:
+    """Close this process's pooled connections and forget its engines (the next use builds new
+    ones): for whoever points the process at another database or server, as the tests do."""
+    global _engine, _engine_pid, _sessionmaker, _autocommit_engine
+    for made in (_engine, _autocommit_engine):
+        if made is not None:
+            made.dispose()
+    _engine = None
+    _autocommit_engine = None
     _engine_pid = None
     _sessionmaker = None
 
@@ -138,5 +180,5 @@ def autocommit() -> Iterator[Connection]:
     Why: a transaction costs two extra round trips (BEGIN, COMMIT) and the ledger's hot writes
     (claim a delivery, record a parentless success, a probe's effect) run once per job.
     """
-    with engine().connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit_engine().connect() as conn:
+        yield conn

@@ -25,11 +25,7 @@ def reset_singletons() -> None:
 
     events.wait_idle()  # the publisher thread sends what it holds with the settings it was made under
     get_settings.cache_clear()
-    if db._engine is not None:
-        db._engine.dispose()
-    db._engine = None
-    db._engine_pid = None
-    db._sessionmaker = None
+    db.dispose()
     shared.infra.redis_client._client = None
     shared.engine.celery_app._app = None
 
