@@ -100,14 +100,7 @@ def ledgered_throughput(stack: Stack, redis_url: str, n: int, concurrency: int) 
     # At the bare worker's priority: a worker lowers its CPU priority (MAMC_WORKER_NICE) to yield
     # to the gateway, and here that would only measure how often PostgreSQL, Redis and this
     # process's polling take a core first, not what the ledger costs.
-    nice, stack.env["MAMC_WORKER_NICE"] = stack.env.get("MAMC_WORKER_NICE"), "0"
-    try:
-        proc = stack.worker(pool, concurrency=concurrency, wait=False)
-    finally:
-        if nice is None:
-            del stack.env["MAMC_WORKER_NICE"]
-        else:
-            stack.env["MAMC_WORKER_NICE"] = nice
+    proc = stack.worker(pool, concurrency=concurrency, wait=False, extra_env={"MAMC_WORKER_NICE": "0"})
     try:
         seconds = _drain_seconds(lambda: r.llen(pool), done, n)
     finally:

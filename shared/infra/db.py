@@ -129,24 +129,22 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 def reset_after_fork() -> None:
     """Forget the parent's engine without closing its sockets (they belong to the parent)."""
-    global _engine, _engine_pid, _sessionmaker, _autocommit_engine
-    if _engine_pid != os.getpid():
-        for inherited in (_engine, _autocommit_engine):
-            if inherited is not None:
-                inherited.dispose(close=False)
-    _engine = None
-    _autocommit_engine = None
-    _engine_pid = None
-    _sessionmaker = None
+    _forget(close=False if _engine_pid != os.getpid() else None)
 
 
 def dispose() -> None:
     """Close this process's pooled connections and forget its engines (the next use builds new
     ones): for whoever points the process at another database or server, as the tests do."""
+    _forget(close=True)
+
+
+def _forget(*, close: bool | None) -> None:
+    """Drop both engines; ``close`` is passed to their ``dispose`` (None: not disposed)."""
     global _engine, _engine_pid, _sessionmaker, _autocommit_engine
-    for made in (_engine, _autocommit_engine):
-        if made is not None:
-            made.dispose()
+    if close is not None:
+        for made in (_engine, _autocommit_engine):
+            if made is not None:
+                made.dispose(close=close)
     _engine = None
     _autocommit_engine = None
     _engine_pid = None

@@ -104,9 +104,11 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    def worker(self, pool: str, concurrency: int = 2, *, wait: bool = True) -> Proc:
+    def worker(self, pool: str, concurrency: int = 2, *, wait: bool = True,
+               extra_env: dict[str, str] | None = None) -> Proc:
         name = f"{pool}-{uuid.uuid4().hex[:6]}@testhost"
-        proc = self._spawn(f"worker-{pool}", "worker", pool, "--concurrency", str(concurrency), "--name", name)
+        proc = self._spawn(f"worker-{pool}", "worker", pool, "--concurrency", str(concurrency), "--name", name,
+                           extra_env=extra_env)
         if wait:
             client = redis_lib.Redis.from_url(self.env["MAMC_REDIS_URL"])
             key = f"mamc:worker:{pool}:{name}"
